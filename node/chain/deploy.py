@@ -1,0 +1,207 @@
+"""Deploy meritnet's contracts and keep a record of every deployment.
+
+Records live in ``<deployments>/<chain-id>.json``: the current deployment (addresses, ABI
+hashes, block numbers, deployer) and every earlier one under ``history``, so deploying again
+never loses a record. In-process chains (eth-tester) vanish with their process, so their
+deployments are not written to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from node.chain.compiler import Artifact, compile_contracts
+from node.chain.contracts import MeritToken, Registry, RewardVault, TaskManager
+from node.chain.provider import is_in_process
+from node.chain.reverts import RevertDecoder
+from node.chain.transactor import Sender, Transactor, address_of
+from node.errors import DeploymentError
+
+__all__ = ["CORE_CONTRACTS", "DeployParams", "ContractRecord", "Deployment", "Network", "deploy", "ensure_deployed", "load_deployment"]
+
+logger = logging.getLogger(__name__)
+
+CORE_CONTRACTS = ("MeritToken", "Registry", "RewardVault", "TaskManager")
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    """Constructor parameters of a deployment."""
+
+    min_stake: int = 10**18
+    unbonding_delay: int = 7 * 24 * 3600
+    max_pending_unbonds: int = 8
+
+
+@dataclass(frozen=True)
+class ContractRecord:
+    address: str
+    abi_hash: str
+    block: int
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where meritnet lives on one chain."""
+
+    chain_id: int
+    deployer: str
+    contracts: dict[str, ContractRecord]
+    params: DeployParams = field(default_factory=DeployParams)
+    deployed_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        try:
+            return cls(
+                chain_id=int(data["chain_id"]),
+                deployer=data["deployer"],
+                contracts={k: ContractRecord(**v) for k, v in data["contracts"].items()},
+                params=DeployParams(**data.get("params", {})),
+                deployed_at=float(data.get("deployed_at", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeploymentError(f"malformed deployment record: {exc}", hint="deploy again with --force") from exc
+
+
+class Network:
+    """The deployed contracts on one chain, with typed clients."""
+
+    def __init__(self, w3: Web3, deployment: Deployment, artifacts: dict[str, Artifact] | None = None) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.artifacts = artifacts or compile_contracts()
+        self.tx = Transactor(w3, RevertDecoder(a.abi for a in self.artifacts.values()))
+        self.token = MeritToken(self._contract("MeritToken"), self.tx)
+        self.registry = Registry(self._contract("Registry"), self.tx)
+        self.vault = RewardVault(self._contract("RewardVault"), self.tx)
+        self.tasks = TaskManager(self._contract("TaskManager"), self.tx)
+
+    def _contract(self, name: str) -> Any:
+        record = self.deployment.contracts[name]
+        return self.w3.eth.contract(address=record.address, abi=self.artifacts[name].abi)
+
+
+def deploy(w3: Web3, deployer: Sender, params: DeployParams = DeployParams(), *, artifacts: dict[str, Artifact] | None = None) -> Network:
+    """Deploy and wire the core contracts; return the network (nothing is written to disk)."""
+    artifacts = artifacts or compile_contracts()
+    tx = Transactor(w3, RevertDecoder(a.abi for a in artifacts.values()))
+    admin = address_of(deployer)
+    records: dict[str, ContractRecord] = {}
+
+    def _deploy(name: str, *args: Any) -> str:
+        art = artifacts[name]
+        receipt = tx.deploy(w3.eth.contract(abi=art.abi, bytecode=art.bytecode), deployer, *args)
+        address = str(receipt["contractAddress"])
+        records[name] = ContractRecord(address, art.abi_hash, int(receipt["blockNumber"]))
+        logger.info("deployed %s at %s", name, address)
+        return address
+
+    token = _deploy("MeritToken", admin)
+    registry = _deploy("Registry", admin, token, params.min_stake, params.unbonding_delay, params.max_pending_unbonds)
+    vault = _deploy("RewardVault", admin, token)
+    task_manager = _deploy("TaskManager", admin, registry, vault)
+    deployment = Deployment(int(w3.eth.chain_id), admin, records, params, time.time())
+    network = Network(w3, deployment, artifacts)
+    network.vault.bind(deployer, task_manager)
+    network.registry.grant_slasher(deployer, task_manager)
+    return network
+
+
+def deployment_file(directory: Path, chain_id: int) -> Path:
+    return directory / f"{chain_id}.json"
+
+
+def load_deployment(w3: Web3, directory: Path, *, artifacts: dict[str, Artifact] | None = None, check: bool = True) -> Network:
+    """The network recorded for ``w3``'s chain in ``directory``; checks it is live."""
+    chain_id = int(w3.eth.chain_id)
+    path = deployment_file(directory, chain_id)
+    if not path.exists():
+        raise DeploymentError(
+            f"no meritnet deployment for chain {chain_id} in {directory}",
+            hint="run `meritnet deploy --rpc <url>` first, or pass --deployments",
+        )
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DeploymentError(f"{path} is not valid JSON: {exc}", hint="deploy again with --force") from exc
+    deployment = Deployment.from_json(data.get("current", {}))
+    if deployment.chain_id != chain_id:
+        raise DeploymentError(
+            f"{path} records chain id {deployment.chain_id} but the node reports {chain_id}",
+            hint="point --rpc at the right node or deploy again",
+        )
+    network = Network(w3, deployment, artifacts)
+    if check:
+        _check_live(network)
+    return network
+
+
+def _check_live(network: Network) -> None:
+    for name in CORE_CONTRACTS:
+        record = network.deployment.contracts.get(name)
+        if record is None:
+            raise DeploymentError(f"deployment record lacks {name}", hint="deploy again with --force")
+        if not network.w3.eth.get_code(record.address):
+            raise DeploymentError(
+                f"{name} has no code at {record.address} on chain {network.deployment.chain_id} (was the devnet reset?)",
+                hint="run `meritnet deploy` again",
+            )
+        if record.abi_hash != network.artifacts[name].abi_hash:
+            raise DeploymentError(
+                f"{name} at {record.address} was deployed from other sources than these",
+                hint="run `meritnet deploy --force` to deploy the current contracts",
+            )
+
+
+def ensure_deployed(
+    w3: Web3,
+    deployer: Sender,
+    directory: Path,
+    params: DeployParams = DeployParams(),
+    *,
+    force: bool = False,
+    artifacts: dict[str, Artifact] | None = None,
+) -> tuple[Network, bool]:
+    """Reuse the live recorded deployment, or deploy and record a new one.
+
+    Returns the network and whether it was deployed now. An earlier record is kept under
+    ``history`` in the same file.
+    """
+    artifacts = artifacts or compile_contracts()
+    if not force and not is_in_process(w3):
+        try:
+            return load_deployment(w3, directory, artifacts=artifacts), False
+        except DeploymentError as exc:
+            logger.info("deploying: %s", exc)
+    network = deploy(w3, deployer, params, artifacts=artifacts)
+    if not is_in_process(w3):
+        _record(directory, network.deployment)
+    return network, True
+
+
+def _record(directory: Path, deployment: Deployment) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = deployment_file(directory, deployment.chain_id)
+    history: list[Any] = []
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+            history = [*old.get("history", []), *([old["current"]] if "current" in old else [])]
+        except (json.JSONDecodeError, AttributeError):
+            backup = path.with_suffix(f".corrupt-{int(time.time())}.json")
+            path.replace(backup)
+            logger.warning("kept an unreadable deployment record as %s", backup)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"current": deployment.to_json(), "history": history}, indent=2))
+    tmp.replace(path)

@@ -1,0 +1,102 @@
+"""The meritnet exception tree.
+
+Every error meritnet raises on purpose derives from :class:`MeritnetError`; the CLI turns
+them into a one-line message (cause and fix) and a non-zero exit code::
+
+    MeritnetError
+    ├── ConfigError(ValueError)        bad input: options, files, environment
+    ├── ChainError                     anything between us and the EVM
+    │   ├── ConnectionFailed           the RPC endpoint does not answer
+    │   ├── DeploymentError            no or stale deployment record, wrong chain id
+    │   ├── ContractRevert             a call reverted; carries the decoded Solidity error
+    │   └── TransactionFailed          mined with status 0 and no decodable reason
+    ├── CompilerError                  solc missing or compilation failed
+    └── DevnetError                    the local devnet process could not be managed
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "MeritnetError",
+    "ConfigError",
+    "ChainError",
+    "ConnectionFailed",
+    "DeploymentError",
+    "ContractRevert",
+    "TransactionFailed",
+    "CompilerError",
+    "DevnetError",
+]
+
+
+class MeritnetError(Exception):
+    """Root of every error meritnet raises on purpose.
+
+    ``hint`` says how to fix it; the CLI prints ``message`` and ``hint`` on one line.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = str(self)
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class ConfigError(MeritnetError, ValueError):
+    """Bad user input: an option, a file or an environment variable."""
+
+
+class ChainError(MeritnetError):
+    """A failure between meritnet and the EVM node."""
+
+
+class ConnectionFailed(ChainError):
+    """The RPC endpoint did not answer."""
+
+
+class DeploymentError(ChainError):
+    """No deployment record, a stale one, or one for another chain."""
+
+
+class TransactionFailed(ChainError):
+    """A transaction was mined with status 0 and no decodable revert reason."""
+
+
+class ContractRevert(ChainError):
+    """A contract call reverted; ``name`` and ``args`` are the decoded Solidity error.
+
+    ``name`` is the custom error's name (``"RegistryStakeTooLow"``), ``"Error"`` for a
+    ``require`` string, ``"Panic"`` for an assertion or arithmetic fault, or ``"unknown"``
+    when the revert data matches no known error; ``args`` maps parameter names to values.
+    """
+
+    def __init__(self, name: str, args: dict[str, Any], *, data: bytes = b"", function: str = "") -> None:
+        self.name = name
+        self.args_ = args
+        self.data = data
+        self.function = function
+        shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
+        where = f"{function} reverted: " if function else "reverted: "
+        super().__init__(f"{where}{name}({shown})")
+
+    @property
+    def args_dict(self) -> dict[str, Any]:
+        return self.args_
+
+
+class CompilerError(MeritnetError):
+    """The Solidity compiler is missing or the sources do not compile."""
+
+
+class DevnetError(MeritnetError):
+    """The local devnet (anvil) could not be started, stopped or found."""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value)
