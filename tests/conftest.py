@@ -56,7 +56,7 @@ def w3(request: pytest.FixtureRequest) -> Web3:
 def deployed(w3: Web3, artifacts: dict[str, Artifact]) -> Network:
     net = deploy(w3, w3.eth.accounts[0], TEST_PARAMS, artifacts=artifacts)
     admin = w3.eth.accounts[0]
-    for account in w3.eth.accounts[1:]:
+    for account in w3.eth.accounts:
         net.token.mint(admin, account, 1_000 * TOKEN)
     return net
 

@@ -12,6 +12,7 @@ from enum import IntEnum, IntFlag
 from typing import Any, Sequence
 
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from node.chain.transactor import Sender, Transactor, address_of
@@ -220,7 +221,7 @@ class TaskManager(_Client):
 
     def create_task(self, sender: Sender, config: TaskConfig) -> tuple[int, TxReceipt]:
         receipt = self._send(sender, "createTask", config.as_tuple())
-        (event,) = self.contract.events.TaskCreated().process_receipt(receipt)
+        (event,) = self.contract.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["taskId"]), receipt
 
     def commit(self, sender: Sender, task_id: int, round_: int, commitment: bytes) -> TxReceipt:

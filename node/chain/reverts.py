@@ -72,7 +72,24 @@ class RevertDecoder:
 
 
 def revert_data(exc: BaseException) -> bytes | None:
-    """Raw revert bytes carried by an exception from eth-tester, anvil or Hardhat."""
+    """Raw revert bytes carried by an exception from eth-tester, anvil or Hardhat.
+
+    Raw bytes anywhere in the exception chain win over text: eth-tester re-raises a revert
+    whose payload happens to contain a string as ``"execution reverted: <that string>"``.
+    """
+    chain: list[BaseException] = []
+    node: BaseException | None = exc
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = node.__cause__ or node.__context__
+    for link in chain:
+        for arg in getattr(link, "args", ()):
+            if isinstance(arg, (bytes, bytearray)) and arg:
+                return bytes(arg)
+    return _revert_data_of(exc)
+
+
+def _revert_data_of(exc: BaseException) -> bytes | None:
     raw = getattr(exc, "data", None)
     if isinstance(raw, (bytes, bytearray)) and raw:
         return bytes(raw)
