@@ -1,0 +1,91 @@
+"""What every command shares: options, settings, output as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from web3 import Web3
+
+from node.chain.deploy import Network, load_deployment
+from node.chain.provider import connect, is_in_process
+from node.chain.transactor import Sender
+from node.config import Settings, load_settings
+from node.errors import ConfigError, DeploymentError
+
+__all__ = ["RpcOption", "DeploymentsOption", "JsonOption", "ConfigOption", "settings", "open_chain", "open_network", "default_sender", "emit", "console", "err_console"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+RpcOption = Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URI: eth-tester:// (in process) or http://host:port. Env: MERITNET_RPC.")]
+DeploymentsOption = Annotated[Path | None, typer.Option("--deployments", help="Folder of deployment records <chain-id>.json. Env: MERITNET_DEPLOYMENTS.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file (default ./meritnet.toml). Env: MERITNET_CONFIG.")]
+
+
+def settings(config: Path | None = None, **overrides: Any) -> Settings:
+    return load_settings(config).with_overrides(**{k: (str(v) if isinstance(v, Path) else v) for k, v in overrides.items()})
+
+
+def open_chain(s: Settings) -> Web3:
+    return connect(s.rpc)
+
+
+def open_network(s: Settings) -> Network:
+    w3 = open_chain(s)
+    if is_in_process(w3):
+        raise DeploymentError(
+            "the in-process chain (eth-tester://) starts empty in every command",
+            hint="use `meritnet demo`, or run a devnet (`meritnet devnet start`) and pass --rpc http://127.0.0.1:8545",
+        )
+    return load_deployment(w3, s.deployments_dir)
+
+
+def default_sender(w3: Web3, s: Settings) -> Sender:
+    """The configured key, else the node's first unlocked account."""
+    account = s.account()
+    if account is not None:
+        return account
+    accounts = w3.eth.accounts
+    if not accounts:
+        raise ConfigError("the node holds no unlocked account", hint="set MERITNET_PRIVATE_KEY or private_key_file")
+    return str(accounts[0])
+
+
+def emit(data: Any, as_json: bool, table: Table | None = None) -> None:
+    """Print ``data`` as JSON, or ``table`` (or a key/value table of ``data``)."""
+    if as_json:
+        print(json.dumps(data, indent=None if os.environ.get("MERITNET_COMPACT_JSON") else 2))
+        return
+    if table is None:
+        table = kv_table(data)
+    console.print(table)
+
+
+def kv_table(data: dict[str, Any], title: str | None = None) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in data.items():
+        table.add_row(key, _show(value))
+    return table
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_show(v) for v in value) if value else "-"
+    return str(value)
+
+
+def setup_logging(debug: bool) -> None:
+    level = "DEBUG" if debug else os.environ.get("MERITNET_LOGLEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,88 @@
+"""Settings from a TOML file and the environment.
+
+Precedence, highest first: command-line options, environment variables (``MERITNET_*``), the
+config file (``--config FILE``, ``$MERITNET_CONFIG`` or ``./meritnet.toml``), defaults.
+
+Example ``meritnet.toml``::
+
+    rpc = "http://127.0.0.1:8545"
+    deployments = "deployments"
+    private_key_file = "~/.meritnet/key"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from node.errors import ConfigError
+
+__all__ = ["Settings", "load_settings"]
+
+_ENV = {
+    "rpc": "MERITNET_RPC",
+    "deployments": "MERITNET_DEPLOYMENTS",
+    "private_key": "MERITNET_PRIVATE_KEY",
+    "private_key_file": "MERITNET_PRIVATE_KEY_FILE",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    rpc: str = "eth-tester://"
+    deployments: str = "deployments"
+    private_key: str | None = None
+    private_key_file: str | None = None
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    @property
+    def deployments_dir(self) -> Path:
+        return Path(self.deployments).expanduser()
+
+    def account(self) -> LocalAccount | None:
+        """The signing key, if one is configured (else the node's unlocked account is used)."""
+        key = self.private_key
+        if key is None and self.private_key_file:
+            path = Path(self.private_key_file).expanduser()
+            try:
+                key = path.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read the private key file {path}: {exc.strerror}") from exc
+        if key is None:
+            return None
+        try:
+            return Account.from_key(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError("the private key is not a 32-byte hex string", hint="check MERITNET_PRIVATE_KEY") from exc
+
+
+def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults, then the config file, then the environment."""
+    env = dict(os.environ) if env is None else env
+    path = config_file or (Path(env["MERITNET_CONFIG"]) if "MERITNET_CONFIG" in env else None)
+    values: dict[str, Any] = {}
+    if path is None and Path("meritnet.toml").exists():
+        path = Path("meritnet.toml")
+    if path is not None:
+        try:
+            values = tomllib.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        known = {f.name for f in fields(Settings)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}")
+    for name, var in _ENV.items():
+        if env.get(var):
+            values[name] = env[var]
+    return Settings(**values)
