@@ -202,3 +202,20 @@ def test_total_claimed_never_exceeds_budget(deployed: Network, rewards: list[int
                 net.vault.claim(leaf.account, task_id, 1, leaf.score, leaf.amount, tree.proof(leaf.hash()))
     finally:
         revert_to(net.w3, snap)
+
+
+def test_vault_budget_guards_against_a_faulty_task_manager(net: Network, accounts: list[str]) -> None:
+    """A vault bound to a (here: scripted) task manager still never allocates past its deposits."""
+    admin, manager, funder = accounts[0], accounts[6], accounts[7]
+    art = net.artifacts["RewardVault"]
+    receipt = net.tx.deploy(net.w3.eth.contract(abi=art.abi, bytecode=art.bytecode), admin, admin, net.token.address)
+    vault = net.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    net.tx.send(vault.functions.bind(manager), admin)
+    net.token.approve(funder, vault.address, 10 * TOKEN)
+    net.tx.send(vault.functions.deposit(1, funder, 10 * TOKEN), manager)
+    with reverts("RewardVaultInsufficientBudget", taskId=1, available=10 * TOKEN, requested=11 * TOKEN):
+        net.tx.send(vault.functions.allocate(1, 1, b"\x01" * 32, 11 * TOKEN), manager)
+    net.tx.send(vault.functions.allocate(1, 1, b"\x01" * 32, 4 * TOKEN), manager)
+    with reverts("RewardVaultAlreadyAllocated", taskId=1, round=1):
+        net.tx.send(vault.functions.allocate(1, 1, b"\x02" * 32, TOKEN), manager)
+    assert vault.functions.unallocated(1).call() == 6 * TOKEN

@@ -130,6 +130,8 @@ def test_reveal_must_match_commitment(net: Network, parties: dict[str, str]) -> 
     with reverts("TaskManagerWrongPhase", taskId=task_id, round=1, expected=Phase.REVEAL, actual=Phase.COMMIT):
         net.tasks.reveal(t1, task_id, 1, *values)
     advance(net, task_id, t1)
+    with reverts("TaskManagerWrongPhase", expected=Phase.COMMIT, actual=Phase.REVEAL):
+        commit(net, task_id, 1, parties["t2"], submission(parties["t2"]))
     tampered = (values[0], values[1], b"\x99" * 32, values[3])
     with reverts("TaskManagerRevealMismatch", trainer=t1, committed=committed):
         net.tasks.reveal(t1, task_id, 1, *tampered)
@@ -140,11 +142,16 @@ def test_reveal_must_match_commitment(net: Network, parties: dict[str, str]) -> 
         net.tasks.reveal(t1, task_id, 1, *values)
 
 
-def test_reveal_without_commit_reverts(net: Network, parties: dict[str, str]) -> None:
+def test_reveal_without_commit_or_late_reverts(net: Network, parties: dict[str, str]) -> None:
     task_id = create_task(net, parties["owner"], parties["aggregator"])
+    values = submission(parties["t1"])
+    commit(net, task_id, 1, parties["t1"], values)
     advance(net, task_id, parties["t1"])
     with reverts("TaskManagerNotCommitted", taskId=task_id, round=1, trainer=parties["t2"]):
         net.tasks.reveal(parties["t2"], task_id, 1, *submission(parties["t2"]))
+    pass_deadline(net, task_id)
+    with reverts("TaskManagerDeadlinePassed", taskId=task_id, round=1):
+        net.tasks.reveal(parties["t1"], task_id, 1, *values)
 
 
 def test_copying_a_commitment_gains_nothing(net: Network, parties: dict[str, str]) -> None:
@@ -202,6 +209,11 @@ def test_post_scores_rules(net: Network, parties: dict[str, str]) -> None:
         post(net, task_id, 1, parties["t1"], entries)
     with reverts("TaskManagerRewardExceedsBudget", taskId=task_id, requested=101 * TOKEN, rewardPerRound=100 * TOKEN):
         post(net, task_id, 1, agg, entries, total=101 * TOKEN)
+    for field, bad in (("new_model_cid", b""), ("scores_root", b"\x00" * 32)):
+        args = {"new_model_cid": b"\x01", "scores_root": b"\x01" * 32, "trace_root": b"\x00" * 32,
+                "scores_cid": b"", "total_reward": 0} | {field: bad}  # fmt: skip
+        with reverts("TaskManagerInvalidConfig", reason={"new_model_cid": "newModelCid", "scores_root": "scoresRoot"}[field]):
+            net.tasks.post_scores(agg, task_id, 1, **args)
     post(net, task_id, 1, agg, entries)
     rnd = net.tasks.get_round(task_id, 1)
     assert rnd.phase == Phase.CHALLENGE and rnd.total_reward == 80 * TOKEN and rnd.reveals == 2

@@ -1,0 +1,145 @@
+"""The `meritnet` command as a user runs it: help, deploy, query, devnet, demo, and errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from node.chain.contracts import Role
+from node.chain.deploy import load_deployment
+from node.chain.devnet import anvil_binary
+from node.chain.provider import connect
+from tests.conftest import free_port
+from tests.helpers import TOKEN, create_task, register
+
+_ANVIL = anvil_binary()
+CAST = _ANVIL.parents[2] / _ANVIL.parents[1].name.replace("anvil", "cast") / "bin" / "cast"
+
+
+def meritnet(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "MERITNET_COMPACT_JSON": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "node.cli.app", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=300
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = meritnet("--help")
+    assert result.returncode == 0
+    for command in ("deploy", "devnet", "query", "demo"):
+        assert command in result.stdout
+
+
+def test_deploy_json_on_the_in_process_chain() -> None:
+    result = meritnet("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["created"] is True and info["record"] is None
+    assert set(info["contracts"]) == {"MeritToken", "Registry", "RewardVault", "TaskManager"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "task", "1", "--rpc", "eth-tester://"], "in-process chain"),
+        (["deploy", "--rpc", "ftp://nowhere"], "unsupported RPC URI"),
+        (["query", "account", "0x00", "--rpc", "http://127.0.0.1:{port}"], "no Ethereum node answers"),
+        (["deploy", "--rpc", "eth-tester://", "--config", "/nonexistent.toml"], "cannot read config file"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(args: list[str], message: str) -> None:
+    result = meritnet(*[a.format(port=free_port()) for a in args])
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 3
+
+
+def test_debug_shows_the_traceback() -> None:
+    result = meritnet("--debug", "deploy", "--rpc", "ftp://nowhere")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_demo_runs_a_round_and_pays_within_budget() -> None:
+    result = meritnet("demo", "--json", "--trainers", "3")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["round"]["phase"] == "finalized"
+    paid = sum(r["amount"] for r in report["rewards"])
+    assert 0 < paid <= report["task"]["budget"]
+    assert report["round"]["claimed_total"] == paid
+    trainers = [a for a in report["accounts"] if a["role"] == "trainer"]
+    assert len(trainers) == 3 and all(a["stake"] == 20 * TOKEN for a in trainers)
+
+
+@pytest.mark.devnet
+def test_devnet_lifecycle_and_queries_match_cast(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"MERITNET_HOME": str(tmp_path / "home"), "MERITNET_DEPLOYMENTS": str(tmp_path / "deployments")}
+    rpc = f"http://127.0.0.1:{port}"
+    started = meritnet("devnet", "start", "--port", str(port), "--json", env=env)
+    assert started.returncode == 0, started.stderr
+    try:
+        status = json.loads(meritnet("devnet", "status", "--port", str(port), "--json", env=env).stdout)
+        assert status["running"] and status["chain_id"] == 31337
+        deployed = meritnet("deploy", "--rpc", rpc, "--json", env=env)
+        assert deployed.returncode == 0, deployed.stderr
+        info = json.loads(deployed.stdout)
+        assert info["created"] and Path(info["record"]).exists()
+        again = json.loads(meritnet("deploy", "--rpc", rpc, "--json", env=env).stdout)
+        assert again["created"] is False and again["contracts"] == info["contracts"]
+        # some state to read: a registered trainer and a task
+        w3 = connect(rpc)
+        net = load_deployment(w3, tmp_path / "deployments")
+        owner, agg, trainer = w3.eth.accounts[:3]
+        for a in (owner, agg, trainer):
+            net.token.mint(owner, a, 1000 * TOKEN)
+        register(net, agg, Role.AGGREGATOR, 2 * TOKEN)
+        register(net, trainer, Role.TRAINER, 3 * TOKEN)
+        task_id = create_task(net, owner, agg, min_stake=TOKEN)
+        account = json.loads(meritnet("query", "account", trainer, "--rpc", rpc, "--json", env=env).stdout)
+        task = json.loads(meritnet("query", "task", str(task_id), "--rpc", rpc, "--json", env=env).stdout)
+        rnd = json.loads(meritnet("query", "round", str(task_id), "--rpc", rpc, "--json", env=env).stdout)
+        assert account["stake"] == 3 * TOKEN and account["roles"] == ["trainer"]
+        assert task["current_round"] == 1 and rnd["phase"] == "commit"
+        script = subprocess.run(
+            [sys.executable, "scripts/query.py", "--rpc", rpc, "--deployments", env["MERITNET_DEPLOYMENTS"], "task", str(task_id)],
+            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+        assert json.loads(script.stdout) == task
+
+        def cast(*args: str) -> str:
+            out = subprocess.run([str(CAST), "call", *args, "--rpc-url", rpc], capture_output=True, text=True, check=True)
+            return out.stdout.split()[0]
+
+        contracts = info["contracts"]
+        assert int(cast(contracts["MeritToken"], "balanceOf(address)(uint256)", trainer)) == account["token_balance"]
+        assert int(cast(contracts["Registry"], "stakeOf(address)(uint256)", trainer)) == account["stake"]
+        assert int(cast(contracts["TaskManager"], "taskCount()(uint256)")) == task_id
+        assert int(cast(contracts["RewardVault"], "unallocated(uint256)(uint256)", str(task_id))) == task["unallocated"]
+        missing = meritnet("query", "task", "99", "--rpc", rpc, env=env)
+        assert missing.returncode == 1 and "task 99 does not exist" in missing.stderr
+        bad = meritnet("query", "account", "0x1234", "--rpc", rpc, env=env)
+        assert bad.returncode == 1 and "not an Ethereum address" in bad.stderr
+    finally:
+        stopped = meritnet("devnet", "stop", "--json", env=env)
+    assert json.loads(stopped.stdout)["stopped"] is True
+    down = meritnet("devnet", "status", "--port", str(port), "--json", env=env)
+    assert down.returncode == 3 and json.loads(down.stdout)["running"] is False
+    # state persisted: a restart serves the same deployment
+    assert meritnet("devnet", "start", "--port", str(port), env=env).returncode == 0
+    try:
+        assert json.loads(meritnet("deploy", "--rpc", rpc, "--json", env=env).stdout)["created"] is False
+    finally:
+        meritnet("devnet", "stop", env=env)
+
+
+@pytest.mark.devnet
+def test_devnet_start_on_a_busy_port_fails_clearly(tmp_path: Path, anvil_url: str) -> None:
+    port = anvil_url.rsplit(":", 1)[1]
+    result = meritnet("devnet", "start", "--port", port, env={"MERITNET_HOME": str(tmp_path)})
+    assert result.returncode == 1 and "already in use" in result.stderr
