@@ -1,9 +1,11 @@
 """The meritnet exception tree.
 
-Every error meritnet raises on purpose derives from :class:`MeritnetError`; the CLI turns
-them into a one-line message (cause and fix) and a non-zero exit code::
+Every error meritnet raises on purpose derives from :class:`MeritnetError` (defined in
+``verifier.errors``, the lowest layer); the CLI turns them into a one-line message (cause
+and fix) and a non-zero exit code::
 
     MeritnetError
+    ├── VerifierError                  (verifier.errors) bad input to pure algorithms
     ├── ConfigError(ValueError)        bad input: options, files, environment
     ├── ChainError                     anything between us and the EVM
     │   ├── ConnectionFailed           the RPC endpoint does not answer
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from verifier.errors import MeritnetError
+
 __all__ = [
     "MeritnetError",
     "ConfigError",
@@ -29,21 +33,6 @@ __all__ = [
     "CompilerError",
     "DevnetError",
 ]
-
-
-class MeritnetError(Exception):
-    """Root of every error meritnet raises on purpose.
-
-    ``hint`` says how to fix it; the CLI prints ``message`` and ``hint`` on one line.
-    """
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-    def one_line(self) -> str:
-        text = str(self)
-        return f"{text} ({self.hint})" if self.hint else text
 
 
 class ConfigError(MeritnetError, ValueError):
