@@ -78,6 +78,7 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
         _claimed[taskId][round][msg.sender] = true;
         rewards.claimed += amount;
         emit Claimed(taskId, round, msg.sender, score, amount);
+        if (score != 0) emit ReputationEdge(taskManager.aggregatorOf(taskId), msg.sender, score, taskId);
         // Interactions
         token.safeTransfer(msg.sender, amount);
     }

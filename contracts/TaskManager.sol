@@ -43,6 +43,7 @@ contract TaskManager is AccessControl, ITaskManager {
         task.currentModelCid = config.modelCid;
         uint256 budget = config.rewardPerRound * config.numRounds;
         emit TaskCreated(taskId, msg.sender, config.aggregator, budget, config.configHash);
+        emit ReputationEdge(msg.sender, config.aggregator, 1e18, taskId);
         _openRound(taskId, task);
         vault.deposit(taskId, msg.sender, budget);
     }
@@ -213,6 +214,11 @@ contract TaskManager is AccessControl, ITaskManager {
         Task storage task = _tasks[taskId];
         return task.currentRound != 0 && task.currentRound == task.config.numRounds
             && _rounds[taskId][task.currentRound].phase == Phase.Finalized;
+    }
+
+    /// @inheritdoc ITaskManager
+    function aggregatorOf(uint256 taskId) external view returns (address) {
+        return _tasks[taskId].config.aggregator;
     }
 
     /// @inheritdoc ITaskManager

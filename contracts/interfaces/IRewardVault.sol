@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IReputationEdges} from "./IReputationEdges.sol";
+
 /// @title Reward vault: per-round budgets and pull-based Merkle claims
 /// @notice Holds each task's reward budget. When a round's aggregator posts its scores, the
 /// TaskManager allocates that round's total reward against the Merkle root of
@@ -11,7 +13,9 @@ pragma solidity ^0.8.24;
 ///
 /// Leaf: keccak256(bytes.concat(keccak256(abi.encode(trainer, score, reward)))) with
 /// `score` an int256 in units of 1e-18; the tree hashes sorted pairs (OpenZeppelin MerkleProof).
-interface IRewardVault {
+/// A claim with a nonzero score emits a ReputationEdge from the task's aggregator to the
+/// trainer with the score as weight.
+interface IRewardVault is IReputationEdges {
     /// @notice The allocation of one round.
     struct RoundRewards {
         bytes32 root;

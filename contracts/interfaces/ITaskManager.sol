@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IReputationEdges} from "./IReputationEdges.sol";
+
 /// @title Training tasks and their rounds
 /// @notice A task owner creates a task (base model, data manifest, config hash, aggregator,
 /// reward per round, phase durations, minimum trainer stake) and deposits its whole reward
@@ -15,9 +17,11 @@ pragma solidity ^0.8.24;
 /// commitment = keccak256(abi.encode(deltaCid, traceRoot, finalStateHash, salt, trainer, taskId, round)),
 /// so replaying another trainer's commitment or reveal gains nothing.
 ///
+/// Creating a task emits a ReputationEdge from the owner to the appointed aggregator.
+///
 /// No function loops over trainers: a trainer that committed and did not reveal is penalised
 /// by a separate O(1) call (`slashNoReveal`) that anyone may make after the Reveal phase.
-interface ITaskManager {
+interface ITaskManager is IReputationEdges {
     enum Phase {
         None,
         Commit,
@@ -179,6 +183,9 @@ interface ITaskManager {
 
     /// @notice Whether every round of the task is finalized.
     function isComplete(uint256 taskId) external view returns (bool);
+
+    /// @notice The aggregator appointed for a task (zero for an unknown task).
+    function aggregatorOf(uint256 taskId) external view returns (address);
 
     /// @notice The number of tasks created; ids run from 1 to taskCount.
     function taskCount() external view returns (uint256);

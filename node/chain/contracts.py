@@ -30,6 +30,8 @@ __all__ = [
     "Registry",
     "TaskManager",
     "RewardVault",
+    "Epoch",
+    "ReputationOracle",
 ]
 
 
@@ -335,3 +337,42 @@ class RewardVault(_Client):
     def verify_leaf(self, task_id: int, round_: int, account: str, score: int, amount: int, proof: Sequence[bytes]) -> bool:
         return bool(self._call("verifyLeaf", task_id, round_, account, score, amount, list(proof)))
 
+
+
+@dataclass(frozen=True)
+class Epoch:
+    epoch: int
+    seed: bytes
+    snapshot_block: int
+    ego: str
+    root: bytes
+    scores_cid: bytes
+
+    @property
+    def posted(self) -> bool:
+        return self.root != b"\x00" * 32
+
+
+class ReputationOracle(_Client):
+    """MeritRank epoch roots."""
+
+    def start_epoch(self, sender: Sender) -> tuple[int, TxReceipt]:
+        receipt = self._send(sender, "startEpoch")
+        (event,) = self.contract.events.EpochStarted().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["epoch"]), receipt
+
+    def post_epoch(self, sender: Sender, epoch: int, ego: str, root: bytes, scores_cid: bytes = b"") -> TxReceipt:
+        return self._send(sender, "postEpoch", epoch, ego, root, scores_cid)
+
+    def grant_poster(self, sender: Sender, account: str) -> TxReceipt:
+        return self._send(sender, "grantRole", self._call("POSTER_ROLE"), account)
+
+    def verify_score(self, epoch: int, account: str, score: int, proof: Sequence[bytes]) -> bool:
+        return bool(self._call("verifyScore", epoch, account, score, list(proof)))
+
+    def get_epoch(self, epoch: int) -> Epoch:
+        seed, block, ego, root, cid = self._call("getEpoch", epoch)
+        return Epoch(epoch, bytes(seed), int(block), ego, bytes(root), bytes(cid))
+
+    def latest_epoch(self) -> int:
+        return int(self._call("latestEpoch"))

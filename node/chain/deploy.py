@@ -18,7 +18,7 @@ from typing import Any
 from web3 import Web3
 
 from node.chain.compiler import Artifact, compile_contracts
-from node.chain.contracts import MeritToken, Registry, RewardVault, TaskManager
+from node.chain.contracts import MeritToken, Registry, ReputationOracle, RewardVault, TaskManager
 from node.chain.provider import is_in_process
 from node.chain.reverts import RevertDecoder
 from node.chain.transactor import Sender, Transactor, address_of
@@ -28,7 +28,7 @@ __all__ = ["CORE_CONTRACTS", "DeployParams", "ContractRecord", "Deployment", "Ne
 
 logger = logging.getLogger(__name__)
 
-CORE_CONTRACTS = ("MeritToken", "Registry", "RewardVault", "TaskManager")
+CORE_CONTRACTS = ("MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class Network:
         self.registry = Registry(self._contract("Registry"), self.tx)
         self.vault = RewardVault(self._contract("RewardVault"), self.tx)
         self.tasks = TaskManager(self._contract("TaskManager"), self.tx)
+        self.reputation = ReputationOracle(self._contract("ReputationOracle"), self.tx)
 
     def _contract(self, name: str) -> Any:
         record = self.deployment.contracts[name]
@@ -111,6 +112,7 @@ def deploy(w3: Web3, deployer: Sender, params: DeployParams = DeployParams(), *,
     registry = _deploy("Registry", admin, token, params.min_stake, params.unbonding_delay, params.max_pending_unbonds)
     vault = _deploy("RewardVault", admin, token)
     task_manager = _deploy("TaskManager", admin, registry, vault)
+    _deploy("ReputationOracle", admin)
     deployment = Deployment(int(w3.eth.chain_id), admin, records, params, time.time())
     network = Network(w3, deployment, artifacts)
     network.vault.bind(deployer, task_manager)

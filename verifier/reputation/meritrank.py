@@ -285,6 +285,10 @@ class MeritRank:
                 raw[node] *= 1.0 - self.beta
         return raw
 
+    def drop(self, ego: Node) -> None:
+        """Forget the cached walks of ``ego`` (the next query simulates them afresh)."""
+        self._egos.pop(ego, None)
+
     def score(self, ego: Node, node: Node) -> float:
         """The score of ``node`` for ``ego``; 0.0 for nodes the walks never reach."""
         return self.scores(ego).get(node, 0.0)

@@ -1,0 +1,52 @@
+"""Reputation on chain: rebuild the graph from ReputationEdge logs, post and check epochs."""
+
+from __future__ import annotations
+
+import logging
+
+from node.chain.deploy import Network
+from node.chain.transactor import Sender
+from node.errors import ConfigError
+from verifier.reputation.epoch import EdgeRecord, EpochResult, compute_epoch
+
+__all__ = ["edge_records", "post_epoch", "recompute_epoch"]
+
+logger = logging.getLogger(__name__)
+
+
+def edge_records(net: Network, to_block: int | str = "latest") -> list[EdgeRecord]:
+    """Every ReputationEdge emitted by the deployment's contracts, in chain order."""
+    start = min(rec.block for rec in net.deployment.contracts.values())
+    records = []
+    for client in (net.tasks, net.vault):
+        for log in client.contract.events.ReputationEdge().get_logs(from_block=start, to_block=to_block):
+            a = log["args"]
+            records.append((log["blockNumber"], log["logIndex"], EdgeRecord(a["from"], a["to"], int(a["weight"]), int(log["blockNumber"]))))
+    return [r for _, _, r in sorted(records, key=lambda t: (t[0], t[1]))]
+
+
+def post_epoch(net: Network, poster: Sender, ego: str, *, walks: int = 10_000) -> tuple[int, EpochResult]:
+    """Start an epoch, compute MeritRank with its on-chain seed and snapshot, post the root."""
+    epoch, _ = net.reputation.start_epoch(poster)
+    info = net.reputation.get_epoch(epoch)
+    result = compute_epoch(edge_records(net, info.snapshot_block), ego=ego, seed=info.seed, snapshot_block=info.snapshot_block, walks=walks)
+    net.reputation.post_epoch(poster, epoch, result.ego, result.root)
+    logger.info("posted reputation epoch %s (%d scores)", epoch, len(result.fixed))
+    return epoch, result
+
+
+def recompute_epoch(net: Network, epoch: int, *, walks: int = 10_000) -> EpochResult:
+    """Recompute a posted epoch from chain data alone and check it against the posted root."""
+    latest = net.reputation.latest_epoch()
+    if not 1 <= epoch <= latest:
+        raise ConfigError(f"reputation epoch {epoch} does not exist", hint=f"epochs so far: 1..{latest}" if latest else "no epoch started yet")
+    info = net.reputation.get_epoch(epoch)
+    if not info.posted:
+        raise ConfigError(f"reputation epoch {epoch} is started but not posted yet")
+    result = compute_epoch(edge_records(net, info.snapshot_block), ego=info.ego, seed=info.seed, snapshot_block=info.snapshot_block, walks=walks)
+    if result.root != info.root:
+        raise ConfigError(
+            f"epoch {epoch}: the posted root 0x{info.root.hex()} does not match the recomputation 0x{result.root.hex()}",
+            hint="the poster used other edges, seed or parameters (walks) than the protocol's",
+        )
+    return result
