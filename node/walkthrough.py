@@ -1,5 +1,6 @@
 """A complete protocol round on a fresh chain: deploy, stake, task, commit, reveal, score,
-finalize, claim. The main job until trainer nodes land; also a smoke test of a deployment.
+finalize, claim, and a reputation epoch. The main job until trainer nodes land; also a smoke
+test of a deployment.
 
 Deltas here are placeholder bytes addressed by real CIDs (CIDv1, raw codec, sha256), and
 scores are fixed fractions; the trainer issue replaces both with real training.
@@ -19,6 +20,8 @@ from node.chain.contracts import Phase, Role, TaskConfig
 from node.chain.deploy import DeployParams, Network, deploy
 from node.chain.provider import advance_time
 from node.chain.queries import account_info, deployment_info, round_info, task_info
+from node.chain.reputation import post_epoch
+from node.errors import ConfigError
 from verifier.merkle import RewardLeaf, SortedMerkleTree
 
 __all__ = ["raw_cid", "run_walkthrough"]
@@ -34,14 +37,21 @@ def raw_cid(data: bytes) -> bytes:
     return b"\x01\x55\x12\x20" + hashlib.sha256(data).digest()
 
 
-def run_walkthrough(w3: Web3, *, trainers: int = 3, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Run one round with ``trainers`` trainers on ``w3`` (a devnet); return the final state."""
+def run_walkthrough(
+    w3: Web3, *, trainers: int = 3, net: Network | None = None, walks: int = 10_000, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """Run one round with ``trainers`` trainers on ``w3`` (a devnet with unlocked accounts),
+    post a reputation epoch from the task owner, and return the final state.
+
+    Deploys the contracts unless ``net`` (deployed by the node's first account) is given.
+    """
     if not 1 <= trainers <= len(w3.eth.accounts) - 2:
-        raise ValueError(f"trainers must be between 1 and {len(w3.eth.accounts) - 2}")
+        raise ConfigError(f"trainers must be between 1 and {len(w3.eth.accounts) - 2} on this chain")
     owner, aggregator, *rest = w3.eth.accounts
     names = rest[:trainers]
-    progress("deploying contracts")
-    net: Network = deploy(w3, owner, DeployParams(min_stake=10 * TOKEN))
+    if net is None:
+        progress("deploying contracts")
+        net = deploy(w3, owner, DeployParams(min_stake=10 * TOKEN))
     progress("registering an aggregator and trainers with stakes")
     for account in [aggregator, *names]:
         net.token.mint(owner, account, 100 * TOKEN)
@@ -91,10 +101,14 @@ def run_walkthrough(w3: Web3, *, trainers: int = 3, progress: Callable[[str], No
     for leaf in leaves:
         net.vault.claim(leaf.account, task_id, 1, leaf.score, leaf.amount, tree.proof(leaf.hash()))
     progress("trainers claimed their rewards with Merkle proofs")
+    net.reputation.grant_poster(owner, aggregator)
+    epoch, reputation = post_epoch(net, aggregator, owner, walks=walks)
+    progress(f"aggregator posted reputation epoch {epoch} (MeritRank from the task owner)")
     return {
         "deployment": deployment_info(net),
         "task": task_info(net, task_id),
         "round": round_info(net, task_id, 1),
         "accounts": [account_info(net, a) | {"role": "aggregator" if a == aggregator else "trainer"} for a in [aggregator, *names]],
         "rewards": [{"account": leaf.account, "score": leaf.score, "amount": leaf.amount} for leaf in leaves],
+        "reputation": {"epoch": epoch, "ego": owner, "root": "0x" + reputation.root.hex(), "scores": reputation.scores},
     }

@@ -7,17 +7,24 @@ Each test starts from a chain snapshot and reverts to it afterwards.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from web3 import Web3
 
 from node.chain import devnet
 from node.chain.compiler import Artifact, compile_contracts
 from node.chain.deploy import DeployParams, Network, deploy
 from node.chain.provider import connect, revert_to, snapshot
+
+# CI runs property tests with a fixed derandomized seed; locally they explore new examples.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BACKENDS = ["eth-tester", pytest.param("anvil", marks=pytest.mark.devnet)]
 TOKEN = 10**18

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, query
+from node.cli import demo, deploy, devnet, query, reputation
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -22,6 +22,8 @@ app.add_typer(devnet.app, name="devnet")
 app.add_typer(query.app, name="query")
 app.command("deploy")(deploy.deploy)
 app.command("demo")(demo.demo)
+app.command("reputation")(reputation.reputation)
+app.command("post-epoch")(reputation.post_epoch_command)
 
 
 @app.callback()

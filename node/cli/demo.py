@@ -17,7 +17,8 @@ def demo(
     rpc: Annotated[str, typer.Option("--rpc", help="Chain to run on (default: in process).")] = DEFAULT_URI,
     json_: JsonOption = False,
 ) -> None:
-    """Deploy, stake, create a task, run one round (commit, reveal, score, finalize, claim), print the state."""
+    """Deploy, stake, create a task, run one round (commit, reveal, score, finalize, claim),
+    post a reputation epoch, and print the state."""
     w3 = connect(rpc)
     with console.status("starting", spinner="dots") as status:
         report = run_walkthrough(w3, trainers=trainers, progress=lambda msg: (status.update(msg), None if json_ else console.log(msg)))
@@ -33,6 +34,11 @@ def demo(
     for col in ("address", "role", "stake", "balance (MERIT)", "reward (MERIT)"):
         table.add_column(col)
     paid = {r["account"]: r["amount"] for r in report["rewards"]}
+    reputation = report["reputation"]["scores"]
+    table.add_column(f"reputation (epoch {report['reputation']['epoch']})")
     for acct in report["accounts"]:
-        table.add_row(acct["address"], acct["role"], f"{acct['stake'] / TOKEN:g}", f"{acct['token_balance'] / TOKEN:.4f}", f"{paid.get(acct['address'], 0) / TOKEN:.4f}")
+        table.add_row(
+            acct["address"], acct["role"], f"{acct['stake'] / TOKEN:g}", f"{acct['token_balance'] / TOKEN:.4f}",
+            f"{paid.get(acct['address'], 0) / TOKEN:.4f}", f"{reputation.get(acct['address'], 0.0):.4f}",
+        )  # fmt: skip
     console.print(table)

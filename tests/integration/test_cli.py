@@ -143,3 +143,38 @@ def test_devnet_start_on_a_busy_port_fails_clearly(tmp_path: Path, anvil_url: st
     port = anvil_url.rsplit(":", 1)[1]
     result = meritnet("devnet", "start", "--port", port, env={"MERITNET_HOME": str(tmp_path)})
     assert result.returncode == 1 and "already in use" in result.stderr
+
+
+@pytest.mark.devnet
+def test_reputation_commands_on_a_devnet(tmp_path: Path, anvil_url: str) -> None:
+    from node.walkthrough import run_walkthrough
+
+    env = {"MERITNET_DEPLOYMENTS": str(tmp_path / "deployments")}
+    assert meritnet("deploy", "--rpc", anvil_url, "--force", "--json", env=env).returncode == 0
+    w3 = connect(anvil_url)
+    net = load_deployment(w3, tmp_path / "deployments")
+    report = run_walkthrough(w3, trainers=2, net=net, walks=2000)
+    owner = report["reputation"]["ego"]
+    posted = meritnet("reputation", "--epoch", "1", "--walks", "2000", "--rpc", anvil_url, "--json", env=env)
+    assert posted.returncode == 0, posted.stderr
+    data = json.loads(posted.stdout)
+    assert data["root"] == report["reputation"]["root"]
+    assert data["scores"] and all(entry["verified_on_chain"] for entry in data["scores"])
+    assert {e["address"]: e["score"] for e in data["scores"]} == report["reputation"]["scores"]
+    wrong_walks = meritnet("reputation", "--epoch", "1", "--walks", "1000", "--rpc", anvil_url, env=env)
+    assert wrong_walks.returncode == 1 and "does not match the recomputation" in wrong_walks.stderr
+    now = json.loads(meritnet("reputation", owner, "--ego", owner, "--walks", "500", "--rpc", anvil_url, "--json", env=env).stdout)
+    assert now["scores"][0]["address"] == owner and now["scores"][0]["score"] > 0
+    # post-epoch by the deployer (it is the admin, so grant itself the role first)
+    net.reputation.grant_poster(w3.eth.accounts[0], w3.eth.accounts[0])
+    second = meritnet("post-epoch", "--ego", owner, "--walks", "500", "--rpc", anvil_url, "--json", env=env)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["epoch"] == 2
+    script = subprocess.run(
+        [sys.executable, "scripts/query_reputation.py", "--rpc", anvil_url, "--deployments", env["MERITNET_DEPLOYMENTS"], "--epoch", "2", "--walks", "500"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert script.returncode == 0, script.stderr
+    assert json.loads(script.stdout)["root"] == json.loads(second.stdout)["root"]
+    both = meritnet("reputation", "--rpc", anvil_url, env=env)
+    assert both.returncode == 1 and "exactly one of --ego" in both.stderr
