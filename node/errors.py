@@ -12,6 +12,9 @@ and fix) and a non-zero exit code::
     │   ├── DeploymentError            no or stale deployment record, wrong chain id
     │   ├── ContractRevert             a call reverted; carries the decoded Solidity error
     │   └── TransactionFailed          mined with status 0 and no decodable reason
+    ├── StorageError                   content store failures
+    │   ├── ContentNotFound            a CID that does not resolve (in time)
+    │   └── StorageUnavailable         the IPFS daemon does not answer (retry later)
     ├── CompilerError                  solc missing or compilation failed
     └── DevnetError                    the local devnet process could not be managed
 """
@@ -32,6 +35,9 @@ __all__ = [
     "TransactionFailed",
     "CompilerError",
     "DevnetError",
+    "StorageError",
+    "ContentNotFound",
+    "StorageUnavailable",
 ]
 
 
@@ -75,6 +81,18 @@ class ContractRevert(ChainError):
     @property
     def args_dict(self) -> dict[str, Any]:
         return self.args_
+
+
+class StorageError(MeritnetError):
+    """A content store failure: bad content, corrupted block, refused request."""
+
+
+class ContentNotFound(StorageError):
+    """A CID that does not resolve here, or not within the timeout."""
+
+
+class StorageUnavailable(StorageError):
+    """The storage backend (an IPFS daemon) does not answer; worth retrying."""
 
 
 class CompilerError(MeritnetError):

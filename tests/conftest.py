@@ -20,13 +20,16 @@ from node.chain import devnet
 from node.chain.compiler import Artifact, compile_contracts
 from node.chain.deploy import DeployParams, Network, deploy
 from node.chain.provider import connect, revert_to, snapshot
+from node.chain.rpc_bridge import RpcBridge
 
 # CI runs property tests with a fixed derandomized seed; locally they explore new examples.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-BACKENDS = ["eth-tester", pytest.param("anvil", marks=pytest.mark.devnet)]
+# eth-tester in process; the same chain behind meritnet's JSON-RPC bridge (what role processes
+# use on the embedded default); a real anvil devnet.
+BACKENDS = ["eth-tester", "bridge", pytest.param("anvil", marks=pytest.mark.devnet)]
 TOKEN = 10**18
 TEST_PARAMS = DeployParams(min_stake=10 * TOKEN, unbonding_delay=3600, max_pending_unbonds=3)
 
@@ -52,10 +55,16 @@ def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         devnet.stop(home)
 
 
+@pytest.fixture(scope="session")
+def bridge_url() -> Iterator[str]:
+    with RpcBridge(connect("eth-tester://?accounts=20")) as bridge:
+        yield bridge.url
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def w3(request: pytest.FixtureRequest) -> Web3:
-    if request.param == "anvil":
-        return connect(request.getfixturevalue("anvil_url"))
+    if request.param in ("anvil", "bridge"):
+        return connect(request.getfixturevalue(f"{request.param}_url"))
     return connect("eth-tester://?accounts=20")
 
 
