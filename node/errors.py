@@ -14,7 +14,9 @@ and fix) and a non-zero exit code::
     │   └── TransactionFailed          mined with status 0 and no decodable reason
     ├── StorageError                   content store failures
     │   ├── ContentNotFound            a CID that does not resolve (in time)
+    │   ├── InvalidCid(ValueError)     not a CID
     │   └── StorageUnavailable         the IPFS daemon does not answer (retry later)
+    ├── InvalidTensors(ValueError)     a malformed, mis-shaped, non-finite or oversized delta/model/shard
     ├── CompilerError                  solc missing or compilation failed
     └── DevnetError                    the local devnet process could not be managed
 """
@@ -38,6 +40,8 @@ __all__ = [
     "StorageError",
     "ContentNotFound",
     "StorageUnavailable",
+    "InvalidCid",
+    "InvalidTensors",
 ]
 
 
@@ -91,8 +95,16 @@ class ContentNotFound(StorageError):
     """A CID that does not resolve here, or not within the timeout."""
 
 
+class InvalidCid(StorageError, ValueError):
+    """Something that should be a CID is not one."""
+
+
 class StorageUnavailable(StorageError):
     """The storage backend (an IPFS daemon) does not answer; worth retrying."""
+
+
+class InvalidTensors(MeritnetError, ValueError):
+    """A model, delta or data shard that does not decode or does not fit the model."""
 
 
 class CompilerError(MeritnetError):

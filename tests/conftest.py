@@ -21,6 +21,7 @@ from node.chain.compiler import Artifact, compile_contracts
 from node.chain.deploy import DeployParams, Network, deploy
 from node.chain.provider import connect, revert_to, snapshot
 from node.chain.rpc_bridge import RpcBridge
+from node.storage import ipfs_daemon
 
 # CI runs property tests with a fixed derandomized seed; locally they explore new examples.
 settings.register_profile("ci", derandomize=True)
@@ -53,6 +54,17 @@ def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield status.url
     finally:
         devnet.stop(home)
+
+
+@pytest.fixture(scope="session")
+def ipfs_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A js-ipfs daemon (from node_modules) for the whole session; its RPC API multiaddr."""
+    home = tmp_path_factory.mktemp("ipfs-home")
+    info = ipfs_daemon.start_ipfs(home, free_port())
+    try:
+        yield info.url
+    finally:
+        ipfs_daemon.stop_ipfs(home)
 
 
 @pytest.fixture(scope="session")

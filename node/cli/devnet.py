@@ -1,44 +1,60 @@
-"""``meritnet devnet start|stop|status``: a local anvil chain with persisted state."""
+"""``meritnet devnet start|stop|status``: a local anvil chain (and optionally a js-ipfs node)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from node.chain import devnet as anvil
 from node.cli.common import JsonOption, console, emit
+from node.storage import ipfs_daemon
 
-app = typer.Typer(help="Run a local anvil devnet (state kept in ./.meritnet/devnet, env MERITNET_HOME).", no_args_is_help=True)
+app = typer.Typer(help="Run a local anvil devnet and js-ipfs node (state in ./.meritnet/devnet, env MERITNET_HOME).", no_args_is_help=True)
 
-PortOption = Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")]
+PortOption = Annotated[int, typer.Option("--port", help="anvil's port on 127.0.0.1.")]
+IpfsPortOption = Annotated[int, typer.Option("--ipfs-port", help="The IPFS RPC API port on 127.0.0.1.")]
+
+
+def _status(port: int, ipfs_port: int) -> dict[str, Any]:
+    return {"anvil": asdict(anvil.status(port=port)), "ipfs": asdict(ipfs_daemon.ipfs_status(port=ipfs_port))}
 
 
 @app.command()
-def start(port: PortOption = anvil.DEFAULT_PORT, accounts: int = typer.Option(10, help="Unlocked dev accounts."), json_: JsonOption = False) -> None:
-    """Start anvil in the background (no-op when it already runs)."""
-    status_ = anvil.start(port=port, accounts=accounts)
-    if not json_:
-        console.print(f"anvil running at {status_.url} (pid {status_.pid}, chain id {status_.chain_id})")
+def start(
+    port: PortOption = anvil.DEFAULT_PORT,
+    accounts: Annotated[int, typer.Option(help="Unlocked dev accounts.")] = 10,
+    ipfs: Annotated[bool, typer.Option("--ipfs/--no-ipfs", help="Also start a js-ipfs daemon (offline, loopback only).")] = False,
+    ipfs_port: IpfsPortOption = ipfs_daemon.DEFAULT_IPFS_PORT,
+    json_: JsonOption = False,
+) -> None:
+    """Start anvil (and with --ipfs a js-ipfs node) in the background; no-op for what already runs."""
+    chain = anvil.start(port=port, accounts=accounts)
+    node = ipfs_daemon.start_ipfs(port=ipfs_port) if ipfs else None
+    if json_:
+        emit(_status(port, ipfs_port), True)
         return
-    emit(asdict(status_), True)
+    console.print(f"anvil running at {chain.url} (pid {chain.pid}, chain id {chain.chain_id})")
+    if node is not None:
+        console.print(f"js-ipfs running, API {node.url} (pid {node.pid})")
 
 
 @app.command()
 def stop(json_: JsonOption = False) -> None:
-    """Stop anvil; its chain state is saved and restored on the next start."""
-    stopped = anvil.stop()
+    """Stop anvil and js-ipfs; the chain state is saved and restored on the next start."""
+    stopped = {"anvil": anvil.stop(), "ipfs": ipfs_daemon.stop_ipfs()}
     if json_:
-        emit({"stopped": stopped}, True)
-    else:
-        console.print("anvil stopped" if stopped else "anvil was not running")
+        emit({"stopped": stopped["anvil"], **{f"{k}_stopped": v for k, v in stopped.items()}}, True)
+        return
+    for name, was in stopped.items():
+        console.print(f"{name} stopped" if was else f"{name} was not running")
 
 
 @app.command()
-def status(port: PortOption = anvil.DEFAULT_PORT, json_: JsonOption = False) -> None:
-    """Whether anvil runs, its URL, chain id and block number."""
-    status_ = anvil.status(port=port)
-    emit(asdict(status_), json_)
-    if not status_.running:
+def status(port: PortOption = anvil.DEFAULT_PORT, ipfs_port: IpfsPortOption = ipfs_daemon.DEFAULT_IPFS_PORT, json_: JsonOption = False) -> None:
+    """Whether anvil runs (URL, chain id, block) and whether js-ipfs runs; exit 3 when anvil is down."""
+    data = _status(port, ipfs_port)
+    emit(data["anvil"] | {"ipfs": data["ipfs"]}, json_)
+    if not data["anvil"]["running"]:
         raise typer.Exit(3)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from multiformats import CID, multihash
 
+from node.errors import InvalidCid
+
 __all__ = ["CHUNK_SIZE", "MAX_LINKS", "Block", "build_dag", "cid_of", "decode_file_node", "raw_cid", "as_cid"]
 
 CHUNK_SIZE = 256 * 1024
@@ -33,7 +35,11 @@ def as_cid(value: CID | str | bytes) -> CID:
     """A CID from its object, string (any base) or binary form."""
     if isinstance(value, CID):
         return value
-    return CID.decode(value)
+    try:
+        return CID.decode(value)
+    except Exception as exc:  # multiformats raises KeyError, ValueError and its own types
+        shown = "0x" + value.hex() if isinstance(value, bytes) else repr(value)
+        raise InvalidCid(f"{shown} is not a CID ({exc})", hint="CIDs look like bafy... or bafk...") from None
 
 
 def raw_cid(data: bytes) -> CID:

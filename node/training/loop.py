@@ -1,0 +1,159 @@
+"""The local training loop: K steps from a base model, every state hashed, a trace root.
+
+State after step t: ``S_t = sha256(canonical(params, momentum buffers, step, rng counter))``
+(PROTOCOL.md). ``S_0`` follows from the round's inputs, so both sides of a dispute agree on
+it; the trace root is the positional Merkle root of ``[S_0 .. S_K]``. Batches come from a
+counter-based choice: step t's batch is a permutation seeded by ``sha256(seed || t)``, so any
+re-execution draws the same samples. Checkpoints every ``checkpoint_every`` steps let a
+trainer recompute any step on demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from node.errors import ConfigError
+from node.training.data import Dataset
+from node.training.models import get_model
+from node.training.ops import OpBackend, get_backend
+from verifier.merkle import TraceTree
+from verifier.repops.canonical import state_hash
+
+__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "apply_delta", "resolve_device"]
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training recipe a task fixes; its canonical JSON's sha256 is the task's configHash."""
+
+    model: str = "mlp"
+    steps: int = 20
+    batch_size: int = 32
+    lr: float = 0.1
+    momentum: float = 0.9
+    backend: str = "stock"
+    checkpoint_every: int = 5
+    init_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
+            raise ConfigError("steps, batch_size and checkpoint_every must be at least 1")
+        if not (self.lr > 0 and 0 <= self.momentum < 1):
+            raise ConfigError("lr must be positive and momentum in [0, 1)")
+        get_model(self.model)
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TrainConfig:
+        try:
+            return cls(**json.loads(data))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ConfigError(f"not a training config: {exc}") from None
+
+    @property
+    def config_hash(self) -> bytes:
+        return hashlib.sha256(self.to_bytes()).digest()
+
+
+@dataclass
+class TrainResult:
+    params: Params
+    delta: Params
+    state_hashes: list[bytes]
+    checkpoints: dict[int, Params] = field(repr=False, default_factory=dict)
+
+    @property
+    def trace_root(self) -> bytes:
+        return TraceTree(self.state_hashes).root
+
+    @property
+    def final_state_hash(self) -> bytes:
+        return self.state_hashes[-1]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present; ``cuda`` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA device is available", hint="use --device auto or cpu")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device {name!r}", hint="auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _full_state(params: Params, buffers: Params, step: int) -> Params:
+    state = dict(params)
+    state.update({f"opt.momentum.{k}": v for k, v in buffers.items()})
+    state["__step__"] = torch.tensor([step], dtype=torch.int64)
+    state["__rng__"] = torch.tensor([step], dtype=torch.int64)  # one batch drawn per step
+    return state
+
+
+def batch_indices(seed: bytes, step: int, n: int, batch_size: int) -> torch.Tensor:
+    digest = hashlib.sha256(seed + step.to_bytes(8, "big")).digest()
+    gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF)
+    return torch.randperm(n, generator=gen)[: min(batch_size, n)]
+
+
+def train(
+    base: Params,
+    shard: Dataset,
+    config: TrainConfig,
+    *,
+    seed: bytes,
+    device: torch.device | str = "cpu",
+    ops: OpBackend | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train ``config.steps`` steps on ``shard`` from ``base``; return the delta and the trace."""
+    device = torch.device(device)
+    ops = ops or get_backend(config.backend)
+    model = get_model(config.model)
+    params = {k: v.detach().to(device).clone() for k, v in base.items()}
+    buffers = {k: torch.zeros_like(v) for k, v in params.items()}
+    names = sorted(params)
+    x_all, y_all = shard.x.to(device), shard.y.to(device)
+    cpu_state = lambda step: {k: v.detach().cpu().clone() for k, v in _full_state(params, buffers, step).items()}  # noqa: E731
+    hashes = [state_hash(_full_state(params, buffers, 0))]
+    checkpoints = {0: cpu_state(0)}
+    for step in range(1, config.steps + 1):
+        idx = batch_indices(seed, step, len(shard), config.batch_size).to(device)
+        leaves = [params[k].requires_grad_(True) for k in names]
+        logits = model.forward(dict(zip(names, leaves, strict=True)), x_all[idx], ops)
+        loss = ops.cross_entropy(logits, y_all[idx])
+        grads = torch.autograd.grad(loss, leaves)
+        for k in names:
+            params[k] = params[k].detach()
+        ops.sgd_momentum_([params[k] for k in names], list(grads), [buffers[k] for k in names], config.lr, config.momentum)
+        hashes.append(state_hash(_full_state(params, buffers, step)))
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            checkpoints[step] = cpu_state(step)
+        if progress:
+            progress(step)
+    final = {k: v.detach().cpu() for k, v in params.items()}
+    delta = {k: final[k] - base[k].detach().cpu() for k in names}
+    return TrainResult(final, delta, hashes, checkpoints)
+
+
+def evaluate(model_name: str, params: Params, data: Dataset, ops: OpBackend | None = None) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``params`` on ``data``."""
+    ops = ops or get_backend("stock")
+    with torch.no_grad():
+        logits = get_model(model_name).forward(params, data.x, ops)
+        loss = float(ops.cross_entropy(logits, data.y))
+        accuracy = float((logits.argmax(dim=1) == data.y).float().mean())
+    return loss, accuracy
+
+
+def apply_delta(params: Params, delta: Params, scale: float = 1.0) -> Params:
+    return {k: params[k] + scale * delta[k] for k in params}

@@ -1,0 +1,76 @@
+"""Operator backends: the training loop computes every operator through one of these.
+
+A backend provides the operators the models and the optimizer use. ``stock`` calls torch
+directly (fast, but results may differ across thread counts, batch groupings and devices);
+the RepOps backend (``verifier.repops``) gives bitwise-reproducible results on any hardware,
+for tasks whose submissions must be verifiable by re-execution. Models never call torch
+operators themselves, so swapping the backend swaps every operator of a training step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+
+from node.errors import ConfigError
+
+__all__ = ["OpBackend", "StockOps", "get_backend", "register_backend"]
+
+
+class OpBackend(Protocol):
+    name: str
+
+    def linear(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor: ...
+
+    def relu(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def conv2d(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int) -> torch.Tensor: ...
+
+    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+    def sgd_momentum_(self, params: list[torch.Tensor], grads: list[torch.Tensor], buffers: list[torch.Tensor], lr: float, momentum: float) -> None:
+        """In place: ``buf = momentum * buf + grad; param -= lr * buf``."""
+        ...
+
+
+class StockOps:
+    """Plain torch operators."""
+
+    name = "stock"
+
+    def linear(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, weight, bias)
+
+    def relu(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(x)
+
+    def conv2d(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int) -> torch.Tensor:
+        return F.conv2d(x, weight, bias, padding=padding)
+
+    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, target)
+
+    def sgd_momentum_(self, params: list[torch.Tensor], grads: list[torch.Tensor], buffers: list[torch.Tensor], lr: float, momentum: float) -> None:
+        with torch.no_grad():
+            for p, g, b in zip(params, grads, buffers, strict=True):
+                b.mul_(momentum).add_(g)
+                p.sub_(lr * b)
+
+
+_BACKENDS: dict[str, Callable[[], OpBackend]] = {"stock": StockOps}
+
+
+def register_backend(name: str, factory: Callable[[], OpBackend]) -> None:
+    _BACKENDS[name] = factory
+
+
+def get_backend(name: str) -> OpBackend:
+    if name == "repops" and name not in _BACKENDS:
+        import verifier.repops.ops  # noqa: F401 - registers itself
+    try:
+        return _BACKENDS[name]()
+    except KeyError:
+        raise ConfigError(f"unknown operator backend {name!r}", hint=f"known: {', '.join(sorted(_BACKENDS))}") from None

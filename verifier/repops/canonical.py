@@ -1,0 +1,65 @@
+"""Canonical bytes and hashes of tensor collections (pure; never pickle or torch.save).
+
+For each tensor in name order: the name, a dtype tag, the shape, and the little-endian,
+contiguous bytes, each length-prefixed. The same tensors give the same bytes on every
+machine, which is what state hashes ``S_t`` and operator hashes are computed over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+__all__ = ["DTYPE_TAGS", "canonical_bytes", "tensor_hash", "state_hash"]
+
+DTYPE_TAGS = {
+    torch.float32: b"f32",
+    torch.float64: b"f64",
+    torch.float16: b"f16",
+    torch.bfloat16: b"bf16",
+    torch.int64: b"i64",
+    torch.int32: b"i32",
+    torch.uint8: b"u8",
+    torch.bool: b"bool",
+}
+
+
+def _tensor_bytes(tensor: torch.Tensor) -> bytes:
+    t = tensor.detach().to("cpu").contiguous()
+    if t.dtype == torch.bfloat16:
+        t = t.view(torch.int16)
+    array = t.numpy()
+    if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and np.little_endian is False):
+        array = array.byteswap().view(array.dtype.newbyteorder("<"))
+    return array.tobytes()
+
+
+def _chunk(data: bytes) -> bytes:
+    return struct.pack("<Q", len(data)) + data
+
+
+def canonical_bytes(tensors: Mapping[str, torch.Tensor]) -> bytes:
+    out = bytearray()
+    for name in sorted(tensors):
+        t = tensors[name]
+        try:
+            tag = DTYPE_TAGS[t.dtype]
+        except KeyError:
+            raise ValueError(f"{name}: dtype {t.dtype} has no canonical tag") from None
+        out += _chunk(name.encode()) + _chunk(tag) + _chunk(struct.pack(f"<{t.dim()}Q", *t.shape)) + _chunk(_tensor_bytes(t))
+    return bytes(out)
+
+
+def tensor_hash(tensor: torch.Tensor, name: str = "") -> bytes:
+    """sha256 of one tensor's canonical form."""
+    return hashlib.sha256(canonical_bytes({name: tensor})).digest()
+
+
+def state_hash(tensors: Mapping[str, torch.Tensor]) -> bytes:
+    """sha256 of a collection's canonical form: ``S_t`` when given params, optimizer state,
+    step and RNG counters."""
+    return hashlib.sha256(canonical_bytes(tensors)).digest()
