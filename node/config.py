@@ -8,6 +8,7 @@ Example ``meritnet.toml``::
     rpc = "http://127.0.0.1:8545"
     deployments = "deployments"
     private_key_file = "~/.meritnet/key"
+    store = "/ip4/127.0.0.1/tcp/5001"
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _ENV = {
     "deployments": "MERITNET_DEPLOYMENTS",
     "private_key": "MERITNET_PRIVATE_KEY",
     "private_key_file": "MERITNET_PRIVATE_KEY_FILE",
+    "store": "MERITNET_STORE",
 }
 
 
@@ -39,6 +41,7 @@ class Settings:
     deployments: str = "deployments"
     private_key: str | None = None
     private_key_file: str | None = None
+    store: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})

@@ -24,7 +24,7 @@ from node.chain.reverts import RevertDecoder
 from node.chain.transactor import Sender, Transactor, address_of
 from node.errors import DeploymentError
 
-__all__ = ["CORE_CONTRACTS", "DeployParams", "ContractRecord", "Deployment", "Network", "deploy", "ensure_deployed", "load_deployment"]
+__all__ = ["CORE_CONTRACTS", "DeployParams", "ContractRecord", "Deployment", "Network", "deploy", "ensure_deployed", "load_deployment", "record_deployment"]
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +188,12 @@ def ensure_deployed(
             logger.info("deploying: %s", exc)
     network = deploy(w3, deployer, params, artifacts=artifacts)
     if not is_in_process(w3):
-        _record(directory, network.deployment)
+        record_deployment(directory, network.deployment)
     return network, True
 
 
-def _record(directory: Path, deployment: Deployment) -> None:
+def record_deployment(directory: Path, deployment: Deployment) -> None:
+    """Write ``deployment`` as the current record of its chain, keeping older ones in history."""
     directory.mkdir(parents=True, exist_ok=True)
     path = deployment_file(directory, deployment.chain_id)
     history: list[Any] = []

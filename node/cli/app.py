@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, query, reputation
+from node.cli import demo, deploy, devnet, query, reputation, roles
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -20,6 +20,9 @@ app = typer.Typer(
 )
 app.add_typer(devnet.app, name="devnet")
 app.add_typer(query.app, name="query")
+app.add_typer(roles.task_app, name="task")
+app.add_typer(roles.trainer_app, name="trainer")
+app.add_typer(roles.aggregator_app, name="aggregator")
 app.command("deploy")(deploy.deploy)
 app.command("demo")(demo.demo)
 app.command("reputation")(reputation.reputation)

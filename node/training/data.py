@@ -21,7 +21,7 @@ import torch
 from node.errors import ConfigError
 from node.training.codec import decode_tensors, encode_tensors
 
-__all__ = ["Dataset", "DataManifest", "load_digits", "load_npz", "split_shards", "assign_shard", "encode_dataset", "decode_dataset"]
+__all__ = ["Dataset", "DataManifest", "load_digits", "load_npz", "split_shards", "assign_shard", "trainer_seed", "encode_dataset", "decode_dataset"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ class DataManifest:
     shards: list[str]  # CIDs
     validation: str  # CID
     samples: int
+
+    @property
+    def input_shape_features(self) -> int:
+        return int(np.prod(self.input_shape))
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
@@ -111,6 +115,11 @@ def assign_shard(seed: bytes, task_id: int, round_: int, trainer: str, shards: i
     """The shard a trainer must use in a round: sha256(seed, task, round, address) mod shards."""
     digest = hashlib.sha256(seed + task_id.to_bytes(32, "big") + round_.to_bytes(32, "big") + bytes.fromhex(trainer[2:].lower())).digest()
     return int.from_bytes(digest, "big") % shards
+
+
+def trainer_seed(seed: bytes, task_id: int, round_: int, trainer: str) -> bytes:
+    """The seed of a trainer's batch choice in a round (anyone re-executing derives it too)."""
+    return hashlib.sha256(b"batches" + seed + task_id.to_bytes(32, "big") + round_.to_bytes(32, "big") + bytes.fromhex(trainer[2:].lower())).digest()
 
 
 def encode_dataset(data: Dataset) -> bytes:

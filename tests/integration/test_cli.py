@@ -147,7 +147,7 @@ def test_devnet_start_on_a_busy_port_fails_clearly(tmp_path: Path, anvil_url: st
 
 @pytest.mark.devnet
 def test_reputation_commands_on_a_devnet(tmp_path: Path, anvil_url: str) -> None:
-    from node.walkthrough import run_walkthrough
+    from tests.walkthrough import run_walkthrough
 
     env = {"MERITNET_DEPLOYMENTS": str(tmp_path / "deployments")}
     assert meritnet("deploy", "--rpc", anvil_url, "--force", "--json", env=env).returncode == 0

@@ -1,0 +1,110 @@
+"""``meritnet task create``, ``meritnet trainer run``, ``meritnet aggregator run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from node.chain.transactor import Sender
+from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, console, default_sender, emit, open_network, settings
+from node.config import Settings
+from node.errors import ConfigError
+from node.paths import state_dir
+from node.roles.aggregator import Aggregator
+from node.roles.owner import TaskSetup, publish_task
+from node.roles.trainer import Trainer
+from node.storage import ContentStore, open_store
+from node.training.data import load_digits, load_npz
+from node.training.loop import TrainConfig
+
+task_app = typer.Typer(help="Create training tasks (task owner).", no_args_is_help=True)
+trainer_app = typer.Typer(help="Run a trainer node.", no_args_is_help=True)
+aggregator_app = typer.Typer(help="Run the aggregator of a task.", no_args_is_help=True)
+
+StoreOption = Annotated[str | None, typer.Option("--store", help="Content store: embedded (default, ./.meritnet/store), embedded:PATH, /ip4/127.0.0.1/tcp/5001 or http://host:port. Env: MERITNET_STORE.")]
+AccountOption = Annotated[str | None, typer.Option("--account", help="Act as this unlocked account of the node (devnets); else the configured key.")]
+TaskOption = Annotated[int, typer.Option("--task", help="Task id.")]
+TimeoutOption = Annotated[float | None, typer.Option("--timeout", help="Give up after this many seconds.")]
+
+
+def _store(s: Settings, uri: str | None) -> ContentStore:
+    return open_store(uri or s.store, default_dir=state_dir() / "store")
+
+
+def _sender(s: Settings, w3: Any, account: str | None) -> Sender:
+    if account is None:
+        return default_sender(w3, s)
+    if not w3.is_address(account):
+        raise ConfigError(f"{account!r} is not an Ethereum address")
+    return str(w3.to_checksum_address(account))
+
+
+def _printer(as_json: bool) -> Any:
+    def show(event: dict[str, Any]) -> None:
+        if as_json:
+            print(json.dumps(event), flush=True)
+        else:
+            details = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("role", "address", "task", "event"))
+            console.log(f"{event['role']} {event['address'][:10]} {event['event']} {details}")
+
+    return show
+
+
+@task_app.command("create")
+def create(
+    aggregator: Annotated[str, typer.Option("--aggregator", help="Address of the aggregator to appoint.")],
+    data: Annotated[str, typer.Option("--data", help="digits (scikit-learn's, shipped) or a PATH.npz with arrays X and y.")] = "digits",
+    model: Annotated[str, typer.Option(help="mlp or cnn.")] = "mlp",
+    steps: Annotated[int, typer.Option(help="Training steps per round (K).")] = 20,
+    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
+    lr: Annotated[float, typer.Option(help="SGD learning rate.")] = 0.1,
+    backend: Annotated[str, typer.Option(help="Operator backend: stock, or repops for verifiable tasks.")] = "stock",
+    rounds: Annotated[int, typer.Option(help="Number of rounds.")] = 3,
+    reward: Annotated[int, typer.Option(help="Reward per round in whole MERIT.")] = 100,
+    shards: Annotated[int, typer.Option(help="Data shards.")] = 4,
+    phase_seconds: Annotated[int, typer.Option(help="Duration of each phase.")] = 600,
+    store: StoreOption = None, account: AccountOption = None,
+    rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
+) -> None:  # fmt: skip
+    """Upload the data shards, training config and initial model, fund the reward budget, create the task."""
+    s = settings(config, rpc=rpc, deployments=deployments)
+    net = open_network(s)
+    dataset = load_digits() if data == "digits" else load_npz(Path(data))
+    cfg = TrainConfig(model=model, steps=steps, batch_size=batch_size, lr=lr, backend=backend)
+    setup = TaskSetup(aggregator=aggregator, reward_per_round=reward * 10**18, rounds=rounds, shards=shards, phase_seconds=phase_seconds, name=data)
+    task_id = publish_task(net, _store(s, store), _sender(s, net.w3, account), dataset, cfg, setup)
+    emit({"task": task_id, "config": json.loads(cfg.to_bytes())}, json_)
+
+
+@trainer_app.command("run")
+def trainer_run(
+    task: TaskOption,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    journal: Annotated[Path | None, typer.Option(help="Journal and checkpoints folder (resumable). Default ./.meritnet/trainer.")] = None,
+    stake: Annotated[int | None, typer.Option(help="Stake to register with, in token units (default: the task's minimum).")] = None,
+    store: StoreOption = None, account: AccountOption = None, timeout: TimeoutOption = None,
+    rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
+) -> None:  # fmt: skip
+    """Register (stake), then train, commit, reveal and claim every round of the task until it completes.
+
+    Killed and restarted with the same --journal, it resumes without double submission."""
+    s = settings(config, rpc=rpc, deployments=deployments)
+    net = open_network(s)
+    node = Trainer(net, _store(s, store), _sender(s, net.w3, account), task, journal_dir=journal or state_dir() / "trainer",
+                   device=device, stake=stake, on_event=_printer(json_))  # fmt: skip
+    node.run(timeout=timeout)
+
+
+@aggregator_app.command("run")
+def aggregator_run(
+    task: TaskOption,
+    store: StoreOption = None, account: AccountOption = None, timeout: TimeoutOption = None,
+    rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
+) -> None:  # fmt: skip
+    """Score and aggregate every round of the task, post results, and move phases on."""
+    s = settings(config, rpc=rpc, deployments=deployments)
+    net = open_network(s)
+    Aggregator(net, _store(s, store), _sender(s, net.w3, account), task, on_event=_printer(json_)).run(timeout=timeout)

@@ -1,0 +1,1 @@
+"""What participants run: trainer and aggregator daemons, task setup, the demo clock."""

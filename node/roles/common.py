@@ -1,0 +1,123 @@
+"""What every role shares: the task as data, retries with backoff, advancing phases."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
+
+import torch
+from multiformats import CID, multihash
+
+from node.chain.contracts import Phase, Task
+from node.chain.deploy import Network
+from node.chain.transactor import Sender
+from node.errors import ConfigError, ConnectionFailed, ContentNotFound, ContractRevert, StorageUnavailable, TransactionFailed
+from node.storage import ContentStore, as_cid
+from node.training.codec import decode_tensors, spec_of
+from node.training.data import DataManifest, Dataset, decode_dataset
+from node.training.loop import TrainConfig
+from node.training.models import get_model
+
+__all__ = ["TaskData", "retry", "try_advance", "config_cid", "RETRYABLE"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRYABLE = (StorageUnavailable, ConnectionFailed, ContentNotFound)
+_BENIGN_ADVANCE = {"TaskManagerDeadlineNotReached", "TaskManagerTaskComplete", "TaskManagerDisputeOpen"}
+
+
+def config_cid(config_hash: bytes) -> CID:
+    """The CID of a training config whose sha256 is ``config_hash`` (a single raw block)."""
+    return CID("base32", 1, "raw", multihash.wrap(config_hash, "sha2-256"))
+
+
+def retry(fn: Callable[[], T], *, what: str, attempts: int = 6, base_delay: float = 0.5, on_retry: Callable[[str], None] | None = None) -> T:
+    """Call ``fn``; on a retryable failure wait (exponential backoff) and try again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except RETRYABLE as exc:
+            if attempt == attempts:
+                raise
+            delay = base_delay * 2 ** (attempt - 1)
+            message = f"{what}: {exc.one_line()}; retry {attempt}/{attempts - 1} in {delay:.1f} s"
+            logger.warning("%s", message)
+            if on_retry:
+                on_retry(message)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def try_advance(net: Network, sender: Sender, task_id: int) -> bool:
+    """Advance the task's current phase if its deadline has passed; False when not yet.
+
+    The next block's time is at least the latest block's plus one and, on a live node, the
+    wall clock; before that passes the deadline no transaction is sent. Losing a race to
+    another participant's advance is not an error.
+    """
+    task = net.tasks.get_task(task_id)
+    rnd = net.tasks.get_round(task_id, task.current_round)
+    next_block_time = max(int(net.w3.eth.get_block("latest")["timestamp"]) + 1, int(time.time()))
+    if rnd.phase == Phase.FINALIZED or next_block_time <= rnd.deadline:
+        return False
+    try:
+        net.tasks.advance(sender, task_id)
+        return True
+    except TransactionFailed:
+        return False  # another participant's advance was mined first
+    except ContractRevert as exc:
+        if exc.name in _BENIGN_ADVANCE or exc.name == "TaskManagerWrongPhase":
+            return False
+        raise
+
+
+@dataclass
+class TaskData:
+    """A task's on-chain record and its off-chain inputs, fetched lazily from the store."""
+
+    net: Network
+    store: ContentStore
+    task_id: int
+    _cache: dict[str, Dataset] = field(default_factory=dict)
+
+    @cached_property
+    def task(self) -> Task:
+        return self.net.tasks.get_task(self.task_id)
+
+    def refresh(self) -> Task:
+        self.__dict__.pop("task", None)
+        return self.task
+
+    @cached_property
+    def config(self) -> TrainConfig:
+        raw = retry(lambda: self.store.get(config_cid(self.task.config.config_hash)), what="fetch the training config")
+        if hashlib.sha256(raw).digest() != self.task.config.config_hash:
+            raise ConfigError("the training config does not match the task's configHash")
+        return TrainConfig.from_bytes(raw)
+
+    @cached_property
+    def manifest(self) -> DataManifest:
+        return DataManifest.from_bytes(retry(lambda: self.store.get(as_cid(self.task.config.data_cid)), what="fetch the data manifest"))
+
+    def dataset(self, cid: str) -> Dataset:
+        if cid not in self._cache:
+            self._cache[cid] = decode_dataset(retry(lambda: self.store.get(cid), what=f"fetch data {cid}"))
+        return self._cache[cid]
+
+    @property
+    def validation(self) -> Dataset:
+        return self.dataset(self.manifest.validation)
+
+    @cached_property
+    def spec(self) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+        init = get_model(self.config.model).init(self.config.init_seed, self.manifest.input_shape_features, self.manifest.num_classes)
+        return spec_of(init)
+
+    def model(self, cid: bytes | str | CID) -> dict[str, torch.Tensor]:
+        blob = retry(lambda: self.store.get(as_cid(cid)), what="fetch the model")
+        return decode_tensors(blob, self.spec)

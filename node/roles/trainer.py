@@ -1,0 +1,206 @@
+"""The trainer daemon: register, then each round train, store the delta, commit, reveal, claim.
+
+Every step is journaled before and after its transaction, and the chain is the judge of what
+already happened, so a trainer killed at any point and restarted finishes the round without
+training twice, without a second commitment and without losing its salt. RPC and IPFS
+failures are retried with backoff and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from node.chain.contracts import Phase, Role
+from node.chain.deploy import Network
+from node.chain.transactor import Sender, address_of
+from node.errors import ContractRevert, MeritnetError
+from node.roles.common import TaskData, retry, try_advance
+from node.roles.journal import Journal
+from node.storage import ContentStore, as_cid
+from node.training.codec import encode_tensors
+from node.training.data import assign_shard, trainer_seed
+from node.training.loop import TrainResult, resolve_device, train
+from verifier.merkle import RewardLeaf, SortedMerkleTree
+
+__all__ = ["Trainer"]
+
+logger = logging.getLogger(__name__)
+
+Event = Callable[[dict[str, Any]], None]
+
+
+class Trainer:
+    """One trainer on one task. Call :meth:`run` (loops) or :meth:`step` (one pass)."""
+
+    def __init__(
+        self,
+        net: Network,
+        store: ContentStore,
+        sender: Sender,
+        task_id: int,
+        *,
+        journal_dir: Path,
+        device: str = "auto",
+        stake: int | None = None,
+        on_event: Event | None = None,
+        poll: float = 0.3,
+    ) -> None:
+        self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
+        self.address = address_of(sender)
+        self.data = TaskData(net, store, task_id)
+        self.device = resolve_device(device)
+        self.stake = stake
+        self.poll = poll
+        self.journal = Journal(journal_dir / f"task{task_id}-{self.address}.json")
+        self.checkpoint_dir = journal_dir / "checkpoints"
+        self._emit = on_event or (lambda _e: None)
+
+    def emit(self, event: str, **fields: Any) -> None:
+        self._emit({"role": "trainer", "address": self.address, "task": self.task_id, "event": event, **fields})
+
+    # -- setup -------------------------------------------------------------------------
+
+    def ensure_registered(self) -> None:
+        minimum = max(self.data.task.config.min_stake, self.net.registry.min_stake())
+        if self.net.registry.is_eligible(self.address, Role.TRAINER, minimum):
+            return
+        stake = max(self.stake or 0, minimum)
+        roles = self.net.registry.roles_of(self.address)
+        if roles:
+            if not roles & Role.TRAINER:
+                self.net.registry.set_roles(self.sender, roles | Role.TRAINER)
+            missing = minimum - self.net.registry.stake_of(self.address)
+            if missing > 0:
+                self.net.token.approve(self.sender, self.net.registry.address, missing)
+                self.net.registry.add_stake(self.sender, missing)
+        else:
+            self.net.token.approve(self.sender, self.net.registry.address, stake)
+            self.net.registry.register(self.sender, Role.TRAINER, stake)
+        self.emit("registered", stake=self.net.registry.stake_of(self.address))
+
+    # -- one round ---------------------------------------------------------------------
+
+    def _train(self, round_: int, seed: bytes, base_cid: bytes) -> dict[str, Any]:
+        data = self.data
+        shard_index = assign_shard(seed, self.task_id, round_, self.address, len(data.manifest.shards))
+        shard = data.dataset(data.manifest.shards[shard_index])
+        base = data.model(base_cid)
+        self.emit("training", round=round_, shard=shard_index, steps=data.config.steps, device=str(self.device))
+        started = time.perf_counter()
+        result: TrainResult = train(base, shard, data.config, seed=trainer_seed(seed, self.task_id, round_, self.address), device=self.device)
+        seconds = time.perf_counter() - started
+        self._save_checkpoints(round_, result)
+        delta_cid = retry(lambda: self.store.put(encode_tensors(result.delta)), what="store the delta", on_retry=lambda m: self.emit("retry", message=m))
+        entry = self.journal.update(
+            round_, shard=shard_index, delta_cid=str(delta_cid), trace_root=result.trace_root.hex(),
+            final_state_hash=result.final_state_hash.hex(), salt=os.urandom(32).hex(), train_seconds=seconds,
+        )  # fmt: skip
+        self.emit("trained", round=round_, delta_cid=str(delta_cid), seconds=round(seconds, 3))
+        return entry
+
+    def _save_checkpoints(self, round_: int, result: TrainResult) -> None:
+        folder = self.checkpoint_dir / f"task{self.task_id}-round{round_}-{self.address}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for step, state in result.checkpoints.items():
+            (folder / f"step{step:06d}.safetensors").write_bytes(encode_tensors(state))
+        (folder / "state_hashes.json").write_text(json.dumps([h.hex() for h in result.state_hashes]))
+
+    @staticmethod
+    def _values(entry: dict[str, Any]) -> tuple[bytes, bytes, bytes, bytes]:
+        return (bytes(as_cid(entry["delta_cid"])), bytes.fromhex(entry["trace_root"]), bytes.fromhex(entry["final_state_hash"]), bytes.fromhex(entry["salt"]))
+
+    def _commit(self, round_: int, entry: dict[str, Any]) -> None:
+        commitment = self.net.tasks.compute_commitment(*self._values(entry), self.address, self.task_id, round_)
+        self.journal.update(round_, commitment=commitment.hex())
+        self.net.tasks.commit(self.sender, self.task_id, round_, commitment)
+        self.journal.update(round_, committed=True)
+        self.emit("committed", round=round_)
+
+    def _reveal(self, round_: int, entry: dict[str, Any]) -> None:
+        self.net.tasks.reveal(self.sender, self.task_id, round_, *self._values(entry))
+        self.journal.update(round_, revealed=True)
+        self.emit("revealed", round=round_, delta_cid=entry["delta_cid"])
+
+    def _claim(self, round_: int) -> None:
+        entry = self.journal.round(round_)
+        if entry.get("claimed") or not entry.get("revealed"):
+            return
+        if self.net.vault.has_claimed(self.task_id, round_, self.address):
+            self.journal.update(round_, claimed=True)
+            return
+        rnd = self.net.tasks.get_round(self.task_id, round_)
+        if not rnd.scores_cid:
+            self.journal.update(round_, claimed=True, amount=0)
+            return
+        table = json.loads(retry(lambda: self.store.get(as_cid(rnd.scores_cid)), what="fetch the scores table"))
+        leaf = next((e for e in table["leaves"] if e["account"] == self.address), None)
+        if leaf is None or int(leaf["amount"]) == 0:
+            self.journal.update(round_, claimed=True, amount=0)
+            self.emit("no-reward", round=round_)
+            return
+        leaves = [RewardLeaf(e["account"], int(e["score"]), int(e["amount"])) for e in table["leaves"]]
+        mine = RewardLeaf(self.address, int(leaf["score"]), int(leaf["amount"]))
+        proof = SortedMerkleTree([lf.hash() for lf in leaves]).proof(mine.hash())
+        self.net.vault.claim(self.sender, self.task_id, round_, mine.score, mine.amount, proof)
+        self.journal.update(round_, claimed=True, amount=mine.amount)
+        self.emit("claimed", round=round_, amount=mine.amount, score=mine.score)
+
+    def step(self) -> bool:
+        """Do what the chain allows now. Returns False once the task is complete and settled."""
+        task = self.data.refresh()
+        current = task.current_round
+        for past in range(1, current + 1):
+            if self.net.tasks.is_finalized(self.task_id, past):
+                self._claim(past)
+        rnd = self.net.tasks.get_round(self.task_id, current)
+        sub = self.net.tasks.get_submission(self.task_id, current, self.address)
+        entry = self.journal.round(current)
+        if rnd.phase == Phase.COMMIT and sub.commitment == b"\x00" * 32:
+            if "delta_cid" not in entry:
+                entry = self._train(current, rnd.seed, rnd.base_model_cid)
+            try:
+                self._commit(current, entry)
+            except ContractRevert as exc:
+                if exc.name != "TaskManagerDeadlinePassed":
+                    raise
+                self.emit("missed", round=current, phase="commit")
+        elif rnd.phase == Phase.REVEAL and sub.commitment != b"\x00" * 32 and not sub.revealed:
+            if "salt" not in entry:
+                self.emit("error", round=current, message="committed but the journal holds no salt: cannot reveal")
+            elif entry.get("commitment") and bytes.fromhex(entry["commitment"]) != sub.commitment:
+                self.emit("error", round=current, message="the journal's commitment differs from the chain's: cannot reveal")
+            else:
+                self.journal.update(current, committed=True)
+                self._reveal(current, entry)
+        elif sub.revealed and not entry.get("revealed") and entry:
+            self.journal.update(current, committed=True, revealed=True)
+        try_advance(self.net, self.sender, self.task_id)
+        complete = self.net.tasks.is_complete(self.task_id)
+        if complete:
+            for past in range(1, current + 1):
+                if self.net.tasks.is_finalized(self.task_id, past):
+                    self._claim(past)
+        return not complete
+
+    def run(self, *, timeout: float | None = None) -> None:
+        """Register, then loop until the task is complete (or ``timeout`` seconds pass)."""
+        retry(self.ensure_registered, what="register")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                if not retry(self.step, what="trainer step", on_retry=lambda m: self.emit("retry", message=m)):
+                    self.emit("done")
+                    return
+            except MeritnetError as exc:
+                self.emit("error", message=exc.one_line())
+                logger.error("trainer step failed: %s", exc.one_line())
+            if deadline is not None and time.monotonic() > deadline:
+                self.emit("timeout")
+                return
+            time.sleep(self.poll)
