@@ -53,7 +53,7 @@ class Aggregator:
                  poll: float = 0.3, fetch_timeout: float = 20.0, stake: int | None = None) -> None:  # fmt: skip
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
-        self.data = TaskData(net, store, task_id)
+        self.data = TaskData(net, store, task_id, on_retry=lambda m: self.emit("retry", message=m))
         self.poll = poll
         self.fetch_timeout = fetch_timeout
         self.stake = stake

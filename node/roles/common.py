@@ -83,7 +83,11 @@ class TaskData:
     net: Network
     store: ContentStore
     task_id: int
+    on_retry: Callable[[str], None] | None = None
     _cache: dict[str, Dataset] = field(default_factory=dict)
+
+    def _get(self, cid: CID | str | bytes, what: str) -> bytes:
+        return retry(lambda: self.store.get(as_cid(cid)), what=what, on_retry=self.on_retry)
 
     @cached_property
     def task(self) -> Task:
@@ -95,18 +99,18 @@ class TaskData:
 
     @cached_property
     def config(self) -> TrainConfig:
-        raw = retry(lambda: self.store.get(config_cid(self.task.config.config_hash)), what="fetch the training config")
+        raw = self._get(config_cid(self.task.config.config_hash), "fetch the training config")
         if hashlib.sha256(raw).digest() != self.task.config.config_hash:
             raise ConfigError("the training config does not match the task's configHash")
         return TrainConfig.from_bytes(raw)
 
     @cached_property
     def manifest(self) -> DataManifest:
-        return DataManifest.from_bytes(retry(lambda: self.store.get(as_cid(self.task.config.data_cid)), what="fetch the data manifest"))
+        return DataManifest.from_bytes(self._get(self.task.config.data_cid, "fetch the data manifest"))
 
     def dataset(self, cid: str) -> Dataset:
         if cid not in self._cache:
-            self._cache[cid] = decode_dataset(retry(lambda: self.store.get(cid), what=f"fetch data {cid}"))
+            self._cache[cid] = decode_dataset(self._get(cid, f"fetch data {cid}"))
         return self._cache[cid]
 
     @property
@@ -119,5 +123,4 @@ class TaskData:
         return spec_of(init)
 
     def model(self, cid: bytes | str | CID) -> dict[str, torch.Tensor]:
-        blob = retry(lambda: self.store.get(as_cid(cid)), what="fetch the model")
-        return decode_tensors(blob, self.spec)
+        return decode_tensors(self._get(cid, "fetch the model"), self.spec)

@@ -53,7 +53,7 @@ class Trainer:
     ) -> None:
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
-        self.data = TaskData(net, store, task_id)
+        self.data = TaskData(net, store, task_id, on_retry=lambda m: self.emit("retry", message=m))
         self.device = resolve_device(device)
         self.stake = stake
         self.poll = poll
