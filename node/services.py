@@ -18,7 +18,7 @@ from pathlib import Path
 
 from node.errors import DevnetError
 
-__all__ = ["ServiceInfo", "port_free", "alive", "start_service", "stop_service", "read_service"]
+__all__ = ["ServiceInfo", "free_port", "port_free", "alive", "start_service", "stop_service", "read_service"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,13 @@ class ServiceInfo:
     url: str
     port: int
     running: bool
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def port_free(port: int) -> bool:

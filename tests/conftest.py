@@ -8,7 +8,6 @@ Each test starts from a chain snapshot and reverts to it afterwards.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from node.chain.compiler import Artifact, compile_contracts
 from node.chain.deploy import DeployParams, Network, deploy
 from node.chain.provider import connect, revert_to, snapshot
 from node.chain.rpc_bridge import RpcBridge
+from node.services import free_port
 from node.storage import ipfs_daemon
 
 # CI runs property tests with a fixed derandomized seed; locally they explore new examples.
@@ -33,12 +33,6 @@ if os.environ.get("CI"):
 BACKENDS = ["eth-tester", "bridge", pytest.param("anvil", marks=pytest.mark.devnet)]
 TOKEN = 10**18
 TEST_PARAMS = DeployParams(min_stake=10 * TOKEN, unbonding_delay=3600, max_pending_unbonds=3)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from node.chain import queries
+from node.paths import state_dir
+from node.roles.common import scores_table
+from node.storage import open_store
 from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, emit, open_network, settings
 
 app = typer.Typer(help="Read meritnet's on-chain state (table, or --json for scripts).", no_args_is_help=True)
@@ -56,11 +59,21 @@ def rewards(
     address: Annotated[str, typer.Argument(help="0x address of the trainer")],
     task_id: Annotated[int, typer.Option("--task", help="Task id")],
     round_number: Annotated[int | None, typer.Option("--round", help="One round (default: all)")] = None,
-    leaves: Annotated[Path | None, typer.Option("--leaves", help="The round's reward table (JSON) to compute the claimable amount and proof")] = None,
+    leaves: Annotated[Path | None, typer.Option("--leaves", help="A reward table (JSON) to use instead of the one in the content store")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="Content store holding the published scores tables (default: the configured one).")] = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip
-    """Per round: allocation, whether ADDRESS claimed, and its claimable amount with proof."""
-    net = open_network(settings(config, rpc=rpc, deployments=deployments))
-    table = queries.load_leaves(leaves) if leaves else None
-    info = queries.rewards_info(net, address, task_id, [round_number] if round_number else None, table)
+    """Per round: allocation, whether ADDRESS claimed, and its claimable amount with proof.
+
+    The round's scores table comes from the content store (its CID is on chain) unless --leaves is given."""
+    s = settings(config, rpc=rpc, deployments=deployments)
+    net = open_network(s)
+    current = int(queries.task_info(net, task_id)["current_round"])  # also rejects unknown tasks
+    rounds = [round_number] if round_number else list(range(1, current + 1))
+    entries: list[dict[str, object]] = []
+    content = None if leaves else open_store(store or s.store, default_dir=state_dir() / "store")
+    for r in rounds:
+        table = queries.load_leaves(leaves) if leaves else scores_table(net, content, task_id, r)  # type: ignore[arg-type]
+        entries.extend(queries.rewards_info(net, address, task_id, [r], table)["rounds"])
+    info = {"address": address, "task": task_id, "rounds": entries}
     emit(info if json_ else {f"round {r['round']}": r for r in info["rounds"]} | {"address": info["address"]}, json_)

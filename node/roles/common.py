@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -22,8 +23,9 @@ from node.training.codec import decode_tensors, spec_of
 from node.training.data import DataManifest, Dataset, decode_dataset
 from node.training.loop import TrainConfig
 from node.training.models import get_model
+from verifier.merkle import RewardLeaf
 
-__all__ = ["TaskData", "retry", "try_advance", "config_cid", "RETRYABLE"]
+__all__ = ["TaskData", "retry", "try_advance", "config_cid", "scores_table", "RETRYABLE"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,6 +76,15 @@ def try_advance(net: Network, sender: Sender, task_id: int) -> bool:
         if exc.name in _BENIGN_ADVANCE or exc.name == "TaskManagerWrongPhase":
             return False
         raise
+
+
+def scores_table(net: Network, store: ContentStore, task_id: int, round_: int) -> list[RewardLeaf] | None:
+    """The reward leaves a round's aggregator published (None before it posted)."""
+    rnd = net.tasks.get_round(task_id, round_)
+    if not rnd.scores_cid:
+        return None
+    table = json.loads(retry(lambda: store.get(as_cid(rnd.scores_cid)), what="fetch the scores table"))
+    return [RewardLeaf(e["account"], int(e["score"]), int(e["amount"])) for e in table["leaves"]]
 
 
 @dataclass

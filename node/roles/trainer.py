@@ -20,13 +20,13 @@ from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert, MeritnetError
-from node.roles.common import TaskData, retry, try_advance
+from node.roles.common import TaskData, retry, scores_table, try_advance
 from node.roles.journal import Journal
 from node.storage import ContentStore, as_cid
 from node.training.codec import encode_tensors
 from node.training.data import assign_shard, trainer_seed
 from node.training.loop import TrainResult, resolve_device, train
-from verifier.merkle import RewardLeaf, SortedMerkleTree
+from verifier.merkle import SortedMerkleTree
 
 __all__ = ["Trainer"]
 
@@ -134,18 +134,12 @@ class Trainer:
         if self.net.vault.has_claimed(self.task_id, round_, self.address):
             self.journal.update(round_, claimed=True)
             return
-        rnd = self.net.tasks.get_round(self.task_id, round_)
-        if not rnd.scores_cid:
-            self.journal.update(round_, claimed=True, amount=0)
-            return
-        table = json.loads(retry(lambda: self.store.get(as_cid(rnd.scores_cid)), what="fetch the scores table"))
-        leaf = next((e for e in table["leaves"] if e["account"] == self.address), None)
-        if leaf is None or int(leaf["amount"]) == 0:
+        leaves = scores_table(self.net, self.store, self.task_id, round_) or []
+        mine = next((leaf for leaf in leaves if leaf.account == self.address), None)
+        if mine is None or mine.amount == 0:
             self.journal.update(round_, claimed=True, amount=0)
             self.emit("no-reward", round=round_)
             return
-        leaves = [RewardLeaf(e["account"], int(e["score"]), int(e["amount"])) for e in table["leaves"]]
-        mine = RewardLeaf(self.address, int(leaf["score"]), int(leaf["amount"]))
         proof = SortedMerkleTree([lf.hash() for lf in leaves]).proof(mine.hash())
         self.net.vault.claim(self.sender, self.task_id, round_, mine.score, mine.amount, proof)
         self.journal.update(round_, claimed=True, amount=mine.amount)

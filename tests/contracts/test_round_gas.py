@@ -10,8 +10,8 @@ from node.chain.deploy import Network
 
 @pytest.mark.slow
 def test_round_gas_is_constant_in_the_number_of_trainers(net: Network, request: pytest.FixtureRequest) -> None:
-    if "bridge" in request.node.callspec.id:
-        pytest.skip("same chain as eth-tester; the bridge adds nothing to a gas measurement")
+    if "eth-tester" not in request.node.callspec.id:
+        pytest.skip("gas is the EVM's; measured once, on the in-process chain (256 trainers take minutes)")
     small = measure(net, 4)
     large = measure(net, 256)
     for key in ("gas_per_trainer_median", "gas_per_trainer_max"):

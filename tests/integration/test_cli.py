@@ -40,7 +40,7 @@ def test_deploy_json_on_the_in_process_chain() -> None:
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["created"] is True and info["record"] is None
-    assert set(info["contracts"]) == {"MeritToken", "Registry", "RewardVault", "TaskManager"}
+    assert set(info["contracts"]) == {"MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle"}
 
 
 @pytest.mark.parametrize(
@@ -64,16 +64,16 @@ def test_debug_shows_the_traceback() -> None:
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
-def test_demo_runs_a_round_and_pays_within_budget() -> None:
-    result = meritnet("demo", "--json", "--trainers", "3")
+def test_demo_command_runs_the_network_and_reports_json(tmp_path: Path) -> None:
+    result = meritnet("demo", "--json", "--trainers", "2", "--rounds", "1", "--steps", "10", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["round"]["phase"] == "finalized"
-    paid = sum(r["amount"] for r in report["rewards"])
-    assert 0 < paid <= report["task"]["budget"]
-    assert report["round"]["claimed_total"] == paid
-    trainers = [a for a in report["accounts"] if a["role"] == "trainer"]
-    assert len(trainers) == 3 and all(a["stake"] == 20 * TOKEN for a in trainers)
+    assert report["out"] == str(tmp_path) and (tmp_path / "logs" / "aggregator.log").exists()
+    (only,) = report["rounds"]
+    assert only["finalized"] and only["accuracy"] > only["accuracy_before"]
+    assert 0 < report["paid"] <= report["budget"]
+    trainers = [p for p in report["participants"] if p["role"] == "trainer"]
+    assert len(trainers) == 2 and all(p["stake"] == 20 * TOKEN and p["earned"] > 0 for p in trainers)
 
 
 @pytest.mark.devnet
@@ -178,3 +178,26 @@ def test_reputation_commands_on_a_devnet(tmp_path: Path, anvil_url: str) -> None
     assert json.loads(script.stdout)["root"] == json.loads(second.stdout)["root"]
     both = meritnet("reputation", "--rpc", anvil_url, env=env)
     assert both.returncode == 1 and "exactly one of --ego" in both.stderr
+
+
+@pytest.mark.devnet
+def test_task_create_uploads_inputs_and_records_the_task(tmp_path: Path, anvil_url: str) -> None:
+    env = {"MERITNET_DEPLOYMENTS": str(tmp_path / "deployments"), "MERITNET_STORE": f"embedded:{tmp_path / 'store'}"}
+    assert meritnet("deploy", "--rpc", anvil_url, "--force", "--json", env=env).returncode == 0
+    w3 = connect(anvil_url)
+    owner, agg = w3.eth.accounts[:2]
+    load_deployment(w3, tmp_path / "deployments").token.mint(owner, owner, 10_000 * TOKEN)
+    created = meritnet("task", "create", "--aggregator", agg, "--account", owner, "--rounds", "2", "--reward", "50", "--model", "cnn",
+                       "--rpc", anvil_url, "--json", env=env)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    info = json.loads(created.stdout)
+    task = json.loads(meritnet("query", "task", str(info["task"]), "--rpc", anvil_url, "--json", env=env).stdout)
+    assert task["budget"] == 100 * TOKEN and task["config"]["aggregator"] == agg and info["config"]["model"] == "cnn"
+    from node.storage import EmbeddedStore, as_cid
+
+    store = EmbeddedStore(tmp_path / "store")
+    assert store.has(as_cid(bytes.fromhex(task["config"]["model_cid"][2:]))) and store.has(as_cid(bytes.fromhex(task["config"]["data_cid"][2:])))
+    bad = meritnet("task", "create", "--aggregator", agg, "--account", owner, "--data", str(tmp_path / "nope.npz"), "--rpc", anvil_url, env=env)
+    assert bad.returncode == 1 and "cannot read data set" in bad.stderr
+    rewards = meritnet("query", "rewards", owner, "--task", "99", "--rpc", anvil_url, env=env)
+    assert rewards.returncode == 1 and "task 99 does not exist" in rewards.stderr

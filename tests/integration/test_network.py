@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +20,8 @@ from node.storage.ipfs_http import IpfsHttpStore
 from node.training.codec import encode_tensors
 from tests.conftest import free_port
 from tests.integration.conftest import TOKEN, Harness
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _check_report(report: dict, trainers: int) -> None:  # type: ignore[type-arg]
@@ -44,6 +49,15 @@ def test_demo_network_on_anvil_and_js_ipfs(tmp_path: Path, anvil_url: str, ipfs_
     report = run_demo(DemoConfig(trainers=3, rounds=2, steps=20, rpc=anvil_url, store=ipfs_api), tmp_path)
     _check_report(report, 3)
     assert not (tmp_path / "store").exists()  # everything went through the IPFS node
+    trainer = next(p for p in report["participants"] if p["role"] == "trainer")
+    common = ["--rpc", anvil_url, "--store", ipfs_api, "--deployments", str(tmp_path / "deployments"), "--task", str(report["task"])]
+    script = subprocess.run([sys.executable, "scripts/query_rewards.py", *common, trainer["address"]], capture_output=True, text=True, cwd=REPO)
+    assert script.returncode == 0, script.stderr
+    rounds = json.loads(script.stdout)["rounds"]
+    assert [r["claimed"] for r in rounds] == [True, True] and sum(r["amount"] for r in rounds) == trainer["earned"]
+    cli = subprocess.run([sys.executable, "-m", "node.cli.app", "query", "rewards", trainer["address"], *common, "--json"], capture_output=True, text=True, cwd=REPO)
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["rounds"] == rounds
 
 
 def test_trainer_killed_after_commit_resumes_and_is_paid_once(harness: Harness) -> None:
