@@ -149,9 +149,7 @@ class Trainer:
         """Do what the chain allows now. Returns False once the task is complete and settled."""
         task = self.data.refresh()
         current = task.current_round
-        for past in range(1, current + 1):
-            if self.net.tasks.is_finalized(self.task_id, past):
-                self._claim(past)
+        self._settle(current)
         rnd = self.net.tasks.get_round(self.task_id, current)
         sub = self.net.tasks.get_submission(self.task_id, current, self.address)
         entry = self.journal.round(current)
@@ -177,10 +175,15 @@ class Trainer:
         try_advance(self.net, self.sender, self.task_id)
         complete = self.net.tasks.is_complete(self.task_id)
         if complete:
-            for past in range(1, current + 1):
-                if self.net.tasks.is_finalized(self.task_id, past):
-                    self._claim(past)
+            self._settle(current)
         return not complete
+
+    def _settle(self, current: int) -> None:
+        """Claim every finalized round this trainer revealed in and has not settled yet."""
+        for past in range(1, current + 1):
+            entry = self.journal.round(past)
+            if entry.get("revealed") and not entry.get("claimed") and self.net.tasks.is_finalized(self.task_id, past):
+                self._claim(past)
 
     def run(self, *, timeout: float | None = None) -> None:
         """Register, then loop until the task is complete (or ``timeout`` seconds pass)."""
