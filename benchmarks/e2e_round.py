@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from node.chain.contracts import Phase
 from node.chain.deploy import DeployParams, deploy
 from node.chain.provider import connect
 from node.roles.aggregator import Aggregator

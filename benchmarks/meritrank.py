@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from benchmarks.timing import median_time
 from verifier.reputation import MeritRank
 
 
@@ -30,15 +31,6 @@ def random_graph(nodes: int, edges: int, seed: int = 0) -> list[tuple[int, int, 
     return [(a, b, w) for (a, b), w in out.items()]
 
 
-def _median_time(fn: Any, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def run(nodes: int, n_edges: int, walks: int, reps: int, updates: int) -> list[dict[str, Any]]:
     edges = random_graph(nodes, n_edges)
     egos = list(range(10))
@@ -48,7 +40,7 @@ def run(nodes: int, n_edges: int, walks: int, reps: int, updates: int) -> list[d
     results = []
 
     ours = MeritRank(edges, walks=walks, seed=0)
-    ego_ours = _median_time(lambda: (ours.drop(egos[0]), ours.scores(egos[0])), reps)
+    ego_ours = median_time(lambda: (ours.drop(egos[0]), ours.scores(egos[0])), reps)
     for ego in egos:
         ours.scores(ego)
     upd_ours = []
@@ -67,7 +59,7 @@ def run(nodes: int, n_edges: int, walks: int, reps: int, updates: int) -> list[d
         graph = nx.DiGraph()
         graph.add_weighted_edges_from(edges)
         reference = IncrementalMeritRank(graph)
-        ref_ego = _median_time(lambda: reference.calculate(egos[0], num_walks=walks), reps)
+        ref_ego = median_time(lambda: reference.calculate(egos[0], num_walks=walks), reps)
         for ego in egos[1:]:
             reference.calculate(ego, num_walks=walks)
         times = []

@@ -10,26 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from benchmarks.timing import median_time
 from node.storage import ContentStore, EmbeddedStore
 from node.training.codec import encode_tensors
-
-
-def _median(fn: Callable[[], object], reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _delta(mb: int) -> dict[str, torch.Tensor]:
@@ -50,7 +39,7 @@ def run(mb: int, reps: int, with_ipfs: bool) -> list[dict[str, object]]:
         target.write_bytes(blob)
         assert target.read_bytes() == blob
 
-    baseline = _median(file_round_trip, reps)
+    baseline = median_time(file_round_trip, reps)
     stores: list[tuple[str, ContentStore]] = [("embedded", EmbeddedStore(work / "store"))]
     home = None
     if with_ipfs:
@@ -67,7 +56,7 @@ def run(mb: int, reps: int, with_ipfs: bool) -> list[dict[str, object]]:
             def round_trip(store: ContentStore = store) -> None:
                 assert store.get(store.put(blob)) == blob
 
-            seconds = _median(round_trip, reps)
+            seconds = median_time(round_trip, reps)
             results.append({"benchmark": "storage", "backend": name, "mb": mb, "reps": reps, "put_get_s": round(seconds, 4),
                             "file_write_read_s": round(baseline, 4), "ratio_vs_file": round(seconds / baseline, 2)})  # fmt: skip
     finally:

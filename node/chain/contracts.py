@@ -15,7 +15,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from node.chain.transactor import Sender, Transactor, address_of
+from node.chain.transactor import Sender, Transactor
 
 __all__ = [
     "Phase",

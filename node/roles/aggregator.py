@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,8 +20,8 @@ from typing import Any
 from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
 from node.chain.transactor import Sender, address_of
-from node.errors import InvalidTensors, MeritnetError, StorageError
-from node.roles.common import TaskData, retry, try_advance
+from node.errors import InvalidTensors, StorageError
+from node.roles.common import TaskData, retry, run_daemon, try_advance
 from node.storage import ContentStore, as_cid
 from node.training.codec import decode_tensors, encode_tensors
 from node.training.loop import apply_delta, evaluate
@@ -158,17 +157,5 @@ class Aggregator:
         return not self.net.tasks.is_complete(self.task_id)
 
     def run(self, *, timeout: float | None = None) -> None:
-        retry(self.ensure_registered, what="register")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                if not retry(self.step, what="aggregator step", on_retry=lambda m: self.emit("retry", message=m)):
-                    self.emit("done")
-                    return
-            except MeritnetError as exc:
-                self.emit("error", message=exc.one_line())
-                logger.error("aggregator step failed: %s", exc.one_line())
-            if deadline is not None and time.monotonic() > deadline:
-                self.emit("timeout")
-                return
-            time.sleep(self.poll)
+        """Register, then loop until the task is complete (or ``timeout`` seconds pass)."""
+        run_daemon("aggregator", self.ensure_registered, self.step, self.emit, poll=self.poll, timeout=timeout)

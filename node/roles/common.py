@@ -17,7 +17,7 @@ from multiformats import CID, multihash
 from node.chain.contracts import Phase, Task
 from node.chain.deploy import Network
 from node.chain.transactor import Sender
-from node.errors import ConfigError, ConnectionFailed, ContentNotFound, ContractRevert, StorageUnavailable, TransactionFailed
+from node.errors import ConfigError, ConnectionFailed, ContentNotFound, ContractRevert, MeritnetError, StorageUnavailable, TransactionFailed
 from node.storage import ContentStore, as_cid
 from node.training.codec import decode_tensors, spec_of
 from node.training.data import DataManifest, Dataset, decode_dataset
@@ -25,7 +25,7 @@ from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.merkle import RewardLeaf
 
-__all__ = ["TaskData", "retry", "try_advance", "config_cid", "scores_table", "RETRYABLE"]
+__all__ = ["TaskData", "retry", "run_daemon", "try_advance", "config_cid", "scores_table", "RETRYABLE"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +53,34 @@ def retry(fn: Callable[[], T], *, what: str, attempts: int = 6, base_delay: floa
                 on_retry(message)
             time.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def run_daemon(
+    name: str,
+    register: Callable[[], None],
+    step: Callable[[], bool],
+    emit: Callable[..., None],
+    *,
+    poll: float,
+    timeout: float | None = None,
+) -> None:
+    """Register, then call ``step`` every ``poll`` seconds until it returns False (the task
+    is complete) or ``timeout`` passes. Retryable failures are retried with backoff; other
+    meritnet errors are reported and the loop goes on (the next step re-reads the chain)."""
+    retry(register, what="register")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            if not retry(step, what=f"{name} step", on_retry=lambda m: emit("retry", message=m)):
+                emit("done")
+                return
+        except MeritnetError as exc:
+            emit("error", message=exc.one_line())
+            logger.error("%s step failed: %s", name, exc.one_line())
+        if deadline is not None and time.monotonic() > deadline:
+            emit("timeout")
+            return
+        time.sleep(poll)
 
 
 def try_advance(net: Network, sender: Sender, task_id: int) -> bool:

@@ -19,8 +19,8 @@ from typing import Any
 from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
 from node.chain.transactor import Sender, address_of
-from node.errors import ContractRevert, MeritnetError
-from node.roles.common import TaskData, retry, scores_table, try_advance
+from node.errors import ContractRevert
+from node.roles.common import TaskData, retry, run_daemon, scores_table, try_advance
 from node.roles.journal import Journal
 from node.storage import ContentStore, as_cid
 from node.training.codec import encode_tensors
@@ -187,17 +187,4 @@ class Trainer:
 
     def run(self, *, timeout: float | None = None) -> None:
         """Register, then loop until the task is complete (or ``timeout`` seconds pass)."""
-        retry(self.ensure_registered, what="register")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                if not retry(self.step, what="trainer step", on_retry=lambda m: self.emit("retry", message=m)):
-                    self.emit("done")
-                    return
-            except MeritnetError as exc:
-                self.emit("error", message=exc.one_line())
-                logger.error("trainer step failed: %s", exc.one_line())
-            if deadline is not None and time.monotonic() > deadline:
-                self.emit("timeout")
-                return
-            time.sleep(self.poll)
+        run_daemon("trainer", self.ensure_registered, self.step, self.emit, poll=self.poll, timeout=timeout)

@@ -179,7 +179,7 @@ def test_total_claimed_never_exceeds_budget(deployed: Network, rewards: list[int
         register(net, agg, Role.AGGREGATOR)
         task_id = create_task(net, owner, agg, num_rounds=1)
         run_round_to_score(net, task_id, 1, [], outsider)
-        tree, leaves = post(net, task_id, 1, agg, [(t, i, r) for i, (t, r) in enumerate(zip(trainers, rewards))], total=allocated)
+        tree, leaves = post(net, task_id, 1, agg, [(t, i, r) for i, (t, r) in enumerate(zip(trainers, rewards, strict=True))], total=allocated)
         advance(net, task_id, outsider)
         vault_before = net.token.balance_of(net.vault.address)
         paid = 0
