@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, query, reputation, roles
+from node.cli import demo, deploy, devnet, query, reputation, roles, trace
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -27,6 +27,7 @@ app.command("deploy")(deploy.deploy)
 app.command("demo")(demo.demo)
 app.command("reputation")(reputation.reputation)
 app.command("post-epoch")(reputation.post_epoch_command)
+app.command("trace")(trace.trace)
 
 
 @app.callback()

@@ -114,8 +114,16 @@ def train(
     device: torch.device | str = "cpu",
     ops: OpBackend | None = None,
     progress: Callable[[int], None] | None = None,
+    microbatch: int | None = None,
+    on_step: Callable[[int, str], None] | None = None,
 ) -> TrainResult:
-    """Train ``config.steps`` steps on ``shard`` from ``base``; return the delta and the trace."""
+    """Train ``config.steps`` steps on ``shard`` from ``base``; return the delta and the trace.
+
+    ``microbatch`` splits each batch into groups whose gradients are summed afterwards (with
+    ``repops``, power-of-two groups of a power-of-two batch give the same bits as the whole
+    batch). ``on_step(step, "start" | "end")`` brackets each step (the trace command records
+    one step's operator tape with it).
+    """
     device = torch.device(device)
     ops = ops or get_backend(config.backend)
     model = get_model(config.model)
@@ -127,17 +135,26 @@ def train(
     hashes = [state_hash(_full_state(params, buffers, 0))]
     checkpoints = {0: cpu_state(0)}
     for step in range(1, config.steps + 1):
+        if on_step:
+            on_step(step, "start")
         idx = batch_indices(seed, step, len(shard), config.batch_size).to(device)
-        leaves = [params[k].requires_grad_(True) for k in names]
-        logits = model.forward(dict(zip(names, leaves, strict=True)), x_all[idx], ops)
-        loss = ops.cross_entropy(logits, y_all[idx])
-        grads = torch.autograd.grad(loss, leaves)
+        groups = torch.split(idx, microbatch) if microbatch else (idx,)
+        scale = 1.0 / len(idx)
+        parts: list[tuple[torch.Tensor, ...]] = []
+        for group in groups:
+            leaves = [params[k].detach().requires_grad_(True) for k in names]
+            logits = model.forward(dict(zip(names, leaves, strict=True)), x_all[group], ops)
+            loss = ops.cross_entropy(logits, y_all[group], scale)
+            parts.append(torch.autograd.grad(loss, leaves))
+        grads = [ops.combine([p[i] for p in parts]) for i in range(len(names))] if len(parts) > 1 else list(parts[0])
         for k in names:
             params[k] = params[k].detach()
-        ops.sgd_momentum_([params[k] for k in names], list(grads), [buffers[k] for k in names], config.lr, config.momentum)
+        ops.sgd_momentum_([params[k] for k in names], grads, [buffers[k] for k in names], config.lr, config.momentum)
         hashes.append(state_hash(_full_state(params, buffers, step)))
         if step % config.checkpoint_every == 0 or step == config.steps:
             checkpoints[step] = cpu_state(step)
+        if on_step:
+            on_step(step, "end")
         if progress:
             progress(step)
     final = {k: v.detach().cpu() for k, v in params.items()}

@@ -2,7 +2,7 @@
 
 A backend provides the operators the models and the optimizer use. ``stock`` calls torch
 directly (fast, but results may differ across thread counts, batch groupings and devices);
-the RepOps backend (``verifier.repops``) gives bitwise-reproducible results on any hardware,
+the ``repops`` backend (``verifier.repops``, imported when chosen) gives bitwise-reproducible results on any hardware,
 for tasks whose submissions must be verifiable by re-execution. Models never call torch
 operators themselves, so swapping the backend swaps every operator of a training step.
 """
@@ -29,7 +29,13 @@ class OpBackend(Protocol):
 
     def conv2d(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int) -> torch.Tensor: ...
 
-    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+        """``scale * sum`` of the per-sample losses; the mean when ``scale`` is None."""
+        ...
+
+    def combine(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        """Sum the gradients of micro-batches of one batch."""
+        ...
 
     def sgd_momentum_(self, params: list[torch.Tensor], grads: list[torch.Tensor], buffers: list[torch.Tensor], lr: float, momentum: float) -> None:
         """In place: ``buf = momentum * buf + grad; param -= lr * buf``."""
@@ -50,8 +56,13 @@ class StockOps:
     def conv2d(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int) -> torch.Tensor:
         return F.conv2d(x, weight, bias, padding=padding)
 
-    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, target)
+    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+        if scale is None:
+            return F.cross_entropy(logits, target)
+        return F.cross_entropy(logits, target, reduction="sum") * scale
+
+    def combine(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(parts).sum(0)
 
     def sgd_momentum_(self, params: list[torch.Tensor], grads: list[torch.Tensor], buffers: list[torch.Tensor], lr: float, momentum: float) -> None:
         with torch.no_grad():
@@ -67,9 +78,16 @@ def register_backend(name: str, factory: Callable[[], OpBackend]) -> None:
     _BACKENDS[name] = factory
 
 
+def _repops() -> OpBackend:
+    from verifier.repops.ops import RepOps
+
+    return RepOps()
+
+
+_BACKENDS["repops"] = _repops
+
+
 def get_backend(name: str) -> OpBackend:
-    if name == "repops" and name not in _BACKENDS:
-        import verifier.repops.ops  # noqa: F401 - registers itself
     try:
         return _BACKENDS[name]()
     except KeyError:

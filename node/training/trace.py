@@ -1,0 +1,66 @@
+"""A reference training run whose state hashes anyone can reproduce (``meritnet trace``).
+
+Digits, shard 0 of 3, the model initialised from ``seed``, ``steps`` SGD steps; returns the
+state hashes ``S_0..S_N``, the trace root and, for ``repops``, the number of operator calls
+per step and (for one chosen step) the operator tape's prefix chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import torch
+
+from node.errors import ConfigError
+from node.training.data import load_digits, split_shards
+from node.training.loop import TrainConfig, resolve_device, train
+from node.training.models import get_model
+from node.training.ops import get_backend
+
+__all__ = ["run_trace"]
+
+
+def run_trace(*, steps: int, model: str = "mlp", seed: int = 0, device: str = "cpu", threads: int | None = None,
+              microbatch: int | None = None, backend: str = "repops", op_chain_step: int | None = None) -> dict[str, Any]:  # fmt: skip
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError("--threads must be at least 1")
+        torch.set_num_threads(threads)
+    if op_chain_step is not None and not 1 <= op_chain_step <= steps:
+        raise ConfigError(f"--step must be between 1 and {steps}")
+    if op_chain_step is not None and backend != "repops":
+        raise ConfigError("--op-chain needs --backend repops (stock torch has no operator tape)")
+    config = TrainConfig(model=model, steps=steps, backend=backend)
+    if microbatch is not None and not 1 <= microbatch <= config.batch_size:
+        raise ConfigError(f"--microbatch must be between 1 and the batch size {config.batch_size}")
+    shards, _ = split_shards(load_digits(), 3, seed=seed)
+    base = get_model(model).init(seed)
+    ops = get_backend(backend)
+    tape_holder: dict[str, Any] = {}
+    calls_at: dict[str, int] = {}
+
+    def on_step(step: int, when: str) -> None:
+        calls = getattr(ops, "calls", None)
+        if step == 1 and calls is not None:
+            calls_at[when] = calls
+        if step == op_chain_step:
+            if when == "start":
+                tape_holder["tape"] = ops.start_tape()  # type: ignore[attr-defined]
+            else:
+                ops.stop_tape()  # type: ignore[attr-defined]
+
+    result = train(base, shards[0], config, seed=hashlib.sha256(f"trace-{seed}".encode()).digest(), device=resolve_device(device),
+                   ops=ops, microbatch=microbatch, on_step=on_step)  # fmt: skip
+    out: dict[str, Any] = {
+        "backend": backend, "model": model, "steps": steps, "device": device, "threads": torch.get_num_threads(), "microbatch": microbatch,
+        "state_hashes": [h.hex() for h in result.state_hashes], "trace_root": result.trace_root.hex(),
+        "ops_per_step": calls_at["end"] - calls_at["start"] if "end" in calls_at else None,
+    }  # fmt: skip
+    if op_chain_step is not None:
+        tape = tape_holder["tape"]
+        start = result.state_hashes[op_chain_step - 1]
+        out["step"] = op_chain_step
+        out["op_chain"] = [c.hex() for c in tape.chain(start)]
+        out["ops"] = [{"name": e.name, "output_hash": e.output_hash.hex()} for e in tape.entries]
+    return out
