@@ -25,10 +25,15 @@ test: setup
 	$(BIN)/python -m pytest
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow and not devnet"
+	$(BIN)/python -m pytest -m "not slow and not devnet and not ipfs"
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks.round_gas
+	$(BIN)/python -m benchmarks.meritrank
+	$(BIN)/python -m benchmarks.storage --ipfs
+	$(BIN)/python -m benchmarks.e2e_round --steps 2000
+	$(BIN)/python -m benchmarks.repops
 
 clean:
 	rm -rf $(VENV) node_modules .meritnet .pytest_cache
