@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from node.cli.common import JsonOption, console, emit
@@ -31,22 +32,29 @@ def demo(
     cfg = DemoConfig(trainers=trainers, rounds=rounds, steps=steps, model=model, backend=backend, device=device, rpc=rpc, store=ipfs)
     folder = out or Path(tempfile.mkdtemp(prefix="meritnet-demo-"))
 
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=json_)
+    rounds_bar = progress.add_task("rounds scored", total=rounds)
+    log = progress.console.log
+
     def show(event: dict[str, Any]) -> None:
         if json_:
             return
         kind = event.get("event")
+        if kind == "posted":
+            progress.advance(rounds_bar)
         who = f"{event.get('role', '')} {str(event.get('address', ''))[:10]}".strip()
         if kind == "posted":
-            console.log(f"round {event['round']}: aggregator posted scores — validation accuracy {event['accuracy_before']:.3f} -> {event['accuracy']:.3f}, "
+            log(f"round {event['round']}: aggregator posted scores — validation accuracy {event['accuracy_before']:.3f} -> {event['accuracy']:.3f}, "
                         f"{event['rewarded']}/{event['trainers']} trainers rewarded")  # fmt: skip
         elif kind in ("committed", "revealed", "claimed", "registered", "error", "retry", "slashed-no-reveal"):
             extra = f" {event['amount'] / TOKEN:.2f} MERIT" if kind == "claimed" else ""
             extra += f" {event['message']}" if "message" in event else ""
-            console.log(f"{who}: {kind}{' round ' + str(event['round']) if 'round' in event else ''}{extra}")
+            log(f"{who}: {kind}{' round ' + str(event['round']) if 'round' in event else ''}{extra}")
         elif kind in ("deploying", "task-created", "reputation-posted"):
-            console.log(f"{kind} " + " ".join(f"{k}={v}" for k, v in event.items() if k != "event"))
+            log(f"{kind} " + " ".join(f"{k}={v}" for k, v in event.items() if k != "event"))
 
-    report = run_demo(cfg, folder, on_event=show)
+    with progress:
+        report = run_demo(cfg, folder, on_event=show)
     report["out"] = str(folder)
     if json_:
         emit(report, True)
