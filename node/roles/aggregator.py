@@ -21,7 +21,7 @@ from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
 from node.chain.transactor import Sender, address_of
 from node.errors import InvalidTensors, StorageError
-from node.roles.common import TaskData, retry, run_daemon, try_advance
+from node.roles.common import TaskData, ensure_role, retry, run_daemon, try_advance
 from node.storage import ContentStore, as_cid
 from node.training.codec import decode_tensors, encode_tensors
 from node.training.loop import apply_delta, evaluate
@@ -64,12 +64,9 @@ class Aggregator:
 
     def ensure_registered(self) -> None:
         minimum = max(self.data.task.config.min_stake, self.net.registry.min_stake())
-        if self.net.registry.is_eligible(self.address, Role.AGGREGATOR, minimum):
-            return
-        stake = max(self.stake or 0, minimum)
-        self.net.token.approve(self.sender, self.net.registry.address, stake)
-        self.net.registry.register(self.sender, Role.AGGREGATOR, stake)
-        self.emit("registered", stake=stake)
+        stake = ensure_role(self.net, self.sender, Role.AGGREGATOR, minimum, self.stake)
+        if stake is not None:
+            self.emit("registered", stake=stake)
 
     def _reveals(self, round_: int) -> list[tuple[str, bytes]]:
         logs = self.net.tasks.contract.events.Revealed().get_logs(

@@ -14,9 +14,9 @@ from typing import TypeVar
 import torch
 from multiformats import CID, multihash
 
-from node.chain.contracts import Phase, Task
+from node.chain.contracts import Phase, Role, Task
 from node.chain.deploy import Network
-from node.chain.transactor import Sender
+from node.chain.transactor import Sender, address_of
 from node.errors import ConfigError, ConnectionFailed, ContentNotFound, ContractRevert, MeritnetError, StorageUnavailable, TransactionFailed
 from node.storage import ContentStore, as_cid
 from node.training.codec import decode_tensors, spec_of
@@ -25,7 +25,7 @@ from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.merkle import RewardLeaf
 
-__all__ = ["TaskData", "retry", "run_daemon", "try_advance", "config_cid", "scores_table", "RETRYABLE"]
+__all__ = ["TaskData", "ensure_role", "retry", "run_daemon", "try_advance", "config_cid", "scores_table", "RETRYABLE"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +53,28 @@ def retry(fn: Callable[[], T], *, what: str, attempts: int = 6, base_delay: floa
                 on_retry(message)
             time.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def ensure_role(net: Network, sender: Sender, role: Role, minimum: int, stake: int | None = None) -> int | None:
+    """Make ``sender`` eligible for ``role`` with at least ``minimum`` stake: register (with
+    ``stake`` or the minimum), or add the role and top up an existing registration. Returns
+    the stake when something changed, None when it already was eligible."""
+    address = address_of(sender)
+    if net.registry.is_eligible(address, role, minimum):
+        return None
+    roles = net.registry.roles_of(address)
+    if roles:
+        if not roles & role:
+            net.registry.set_roles(sender, roles | role)
+        missing = minimum - net.registry.stake_of(address)
+        if missing > 0:
+            net.token.approve(sender, net.registry.address, missing)
+            net.registry.add_stake(sender, missing)
+    else:
+        amount = max(stake or 0, minimum)
+        net.token.approve(sender, net.registry.address, amount)
+        net.registry.register(sender, role, amount)
+    return net.registry.stake_of(address)
 
 
 def run_daemon(

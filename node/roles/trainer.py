@@ -20,7 +20,7 @@ from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
-from node.roles.common import TaskData, retry, run_daemon, scores_table, try_advance
+from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_table, try_advance
 from node.roles.journal import Journal
 from node.storage import ContentStore, as_cid
 from node.training.codec import encode_tensors
@@ -68,21 +68,9 @@ class Trainer:
 
     def ensure_registered(self) -> None:
         minimum = max(self.data.task.config.min_stake, self.net.registry.min_stake())
-        if self.net.registry.is_eligible(self.address, Role.TRAINER, minimum):
-            return
-        stake = max(self.stake or 0, minimum)
-        roles = self.net.registry.roles_of(self.address)
-        if roles:
-            if not roles & Role.TRAINER:
-                self.net.registry.set_roles(self.sender, roles | Role.TRAINER)
-            missing = minimum - self.net.registry.stake_of(self.address)
-            if missing > 0:
-                self.net.token.approve(self.sender, self.net.registry.address, missing)
-                self.net.registry.add_stake(self.sender, missing)
-        else:
-            self.net.token.approve(self.sender, self.net.registry.address, stake)
-            self.net.registry.register(self.sender, Role.TRAINER, stake)
-        self.emit("registered", stake=self.net.registry.stake_of(self.address))
+        stake = ensure_role(self.net, self.sender, Role.TRAINER, minimum, self.stake)
+        if stake is not None:
+            self.emit("registered", stake=stake)
 
     # -- one round ---------------------------------------------------------------------
 

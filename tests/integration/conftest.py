@@ -56,14 +56,19 @@ class Harness:
         raise AssertionError("the network did not finish")
 
 
-@pytest.fixture
-def harness(tmp_path: Path) -> Harness:
+def make_harness(tmp_path: Path, config: TrainConfig = TrainConfig(steps=15), *, rounds: int = 2, shards: int = 3) -> Harness:
+    """A fresh in-process chain with a deployment, funded accounts and one published task."""
     w3 = connect("eth-tester://?accounts=8")
     accounts = w3.eth.accounts
     net = deploy(w3, accounts[0], DeployParams(min_stake=TOKEN))
     for a in accounts:
         net.token.mint(accounts[0], a, 1_000 * TOKEN)
     store = EmbeddedStore(tmp_path / "store")
-    task_id = publish_task(net, store, accounts[0], load_digits(), TrainConfig(steps=15),
-                           TaskSetup(aggregator=accounts[1], reward_per_round=90 * TOKEN, rounds=2, shards=3, min_stake=TOKEN))  # fmt: skip
+    task_id = publish_task(net, store, accounts[0], load_digits(), config,
+                           TaskSetup(aggregator=accounts[1], reward_per_round=90 * TOKEN, rounds=rounds, shards=shards, min_stake=TOKEN))  # fmt: skip
     return Harness(net, store, task_id, tmp_path)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Harness:
+    return make_harness(tmp_path)

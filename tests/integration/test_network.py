@@ -19,7 +19,9 @@ from node.storage import cid_of, ipfs_daemon
 from node.storage.ipfs_http import IpfsHttpStore
 from node.training.codec import encode_tensors
 from tests.conftest import free_port
-from tests.integration.conftest import TOKEN, Harness
+from node.training.data import assign_shard, trainer_seed
+from node.training.loop import TrainConfig, train
+from tests.integration.conftest import TOKEN, Harness, make_harness
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -169,25 +171,10 @@ def test_ipfs_outage_is_retried_until_the_node_returns(harness: Harness, tmp_pat
 
 
 def test_a_verifiable_task_trains_with_repops_and_re_execution_matches_the_reveal(tmp_path: Path) -> None:
-    from node.chain.deploy import DeployParams, deploy
-    from node.chain.provider import connect
-    from node.roles.owner import TaskSetup, publish_task
-    from node.storage import EmbeddedStore
-    from node.training.data import assign_shard, load_digits, trainer_seed
-    from node.training.loop import TrainConfig, train
-    from tests.integration.conftest import Harness
-
-    w3 = connect("eth-tester://?accounts=5")
-    accounts = w3.eth.accounts
-    net = deploy(w3, accounts[0], DeployParams(min_stake=TOKEN))
-    for a in accounts:
-        net.token.mint(accounts[0], a, 1_000 * TOKEN)
-    store = EmbeddedStore(tmp_path / "store")
-    task = publish_task(net, store, accounts[0], load_digits(), TrainConfig(steps=8, backend="repops"),
-                        TaskSetup(aggregator=accounts[1], reward_per_round=10 * TOKEN, rounds=1, shards=2, min_stake=TOKEN))  # fmt: skip
-    h = Harness(net, store, task, tmp_path)
+    h = make_harness(tmp_path, TrainConfig(steps=8, backend="repops"), rounds=1, shards=2)
+    net, task = h.net, h.task_id
     agg = h.aggregator()
-    trainers = [h.trainer(a) for a in accounts[2:4]]
+    trainers = [h.trainer(a) for a in h.accounts[2:4]]
     h.run([t.step for t in trainers] + [agg.step], trainers=2)
     assert net.tasks.is_finalized(task, 1)
     # a verifier re-executes one submission from public inputs alone and gets the same bits
