@@ -1,0 +1,46 @@
+"""Marginal value of contributions: exact Shapley values and leave-one-out (pure functions).
+
+``value(coalition)`` is any function of a frozenset of player indices, e.g. the validation
+loss improvement of the model aggregated from those players' deltas. Exact Shapley is
+exponential in the number of players and is meant for n <= 8 (PROTOCOL.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import combinations
+from math import factorial
+
+__all__ = ["exact_shapley", "leave_one_out", "MAX_EXACT_PLAYERS"]
+
+MAX_EXACT_PLAYERS = 8
+Value = Callable[[frozenset[int]], float]
+
+
+def exact_shapley(n: int, value: Value) -> list[float]:
+    """phi_i = sum over coalitions S without i of |S|!(n-|S|-1)!/n! (v(S + i) - v(S))."""
+    if not 1 <= n <= MAX_EXACT_PLAYERS:
+        raise ValueError(f"exact Shapley takes 1 to {MAX_EXACT_PLAYERS} players, got {n}")
+    cache: dict[frozenset[int], float] = {}
+
+    def v(s: frozenset[int]) -> float:
+        if s not in cache:
+            cache[s] = float(value(s))
+        return cache[s]
+
+    phi = [0.0] * n
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = factorial(size) * factorial(n - size - 1) / factorial(n)
+            for subset in combinations(others, size):
+                s = frozenset(subset)
+                phi[i] += weight * (v(s | {i}) - v(s))
+    return phi
+
+
+def leave_one_out(n: int, value: Value) -> list[float]:
+    """v(N) - v(N without i) for each player (a diagnostic: duplicates get about 0 each)."""
+    everyone = frozenset(range(n))
+    total = float(value(everyone))
+    return [total - float(value(everyone - {i})) for i in range(n)]
