@@ -14,7 +14,7 @@ from typing import Any
 
 from web3 import Web3
 
-from node.chain.contracts import Phase, Role
+from node.chain.contracts import Role
 from node.chain.deploy import Network
 from node.errors import ConfigError
 from verifier.merkle import RewardLeaf, SortedMerkleTree
@@ -138,6 +138,3 @@ def rewards_info(net: Network, address: str, task_id: int, rounds: Sequence[int]
         out.append(entry)
     return {"address": address, "task": task_id, "rounds": out}
 
-
-def phase_name(phase: Phase) -> str:
-    return phase.name.lower()
