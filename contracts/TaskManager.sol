@@ -269,5 +269,6 @@ contract TaskManager is AccessControl, ITaskManager {
             config.commitDuration == 0 || config.revealDuration == 0 || config.scoreDuration == 0
                 || config.challengeDuration == 0
         ) revert TaskManagerInvalidConfig("duration");
+        if ((config.stepsPerRound == 0) != (config.opsPerStep == 0)) revert TaskManagerInvalidConfig("program");
     }
 }

@@ -45,6 +45,11 @@ interface ITaskManager is IReputationEdges {
         uint64 challengeDuration;
         uint256 minStake;
         uint256 noRevealPenalty;
+        /// @dev Training steps per round (K) and RepOps operator calls per step (M, the
+        /// `state` operator included) of the task's program; zero when submissions are not
+        /// verifiable by re-execution (no disputes possible).
+        uint32 stepsPerRound;
+        uint32 opsPerStep;
     }
 
     /// @notice A task: its config, owner, the model CID of its current round and the round number.

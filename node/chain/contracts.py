@@ -71,6 +71,8 @@ class TaskConfig:
     challenge_duration: int
     min_stake: int
     no_reveal_penalty: int
+    steps_per_round: int = 0  # K of a verifiable task (0: not verifiable)
+    ops_per_step: int = 0  # M, the RepOps operator calls of one step
 
     def as_tuple(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f.name) for f in fields(self))

@@ -19,6 +19,7 @@ from web3 import Web3
 
 from node.chain.compiler import Artifact, compile_contracts
 from node.chain.contracts import MeritToken, Registry, ReputationOracle, RewardVault, TaskManager
+from node.chain.disputes import DisputeGame, GameParams, RefereeCommittee
 from node.chain.provider import is_in_process
 from node.chain.reverts import RevertDecoder
 from node.chain.transactor import Sender, Transactor, address_of
@@ -28,7 +29,7 @@ __all__ = ["CORE_CONTRACTS", "DeployParams", "ContractRecord", "Deployment", "Ne
 
 logger = logging.getLogger(__name__)
 
-CORE_CONTRACTS = ("MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle")
+CORE_CONTRACTS = ("MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle", "RefereeCommittee", "DisputeGame")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,16 @@ class DeployParams:
     min_stake: int = 10**18
     unbonding_delay: int = 7 * 24 * 3600
     max_pending_unbonds: int = 8
+    committee_threshold: int = 2
+    dispute_bond: int = 10**18
+    move_duration: int = 3600
+    verdict_duration: int = 6 * 3600
+    slash_bps: int = 5000
+    reward_bps: int = 5000
+
+    @property
+    def game(self) -> GameParams:
+        return GameParams(self.dispute_bond, self.move_duration, self.verdict_duration, self.slash_bps, self.reward_bps)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ class Network:
         self.vault = RewardVault(self._contract("RewardVault"), self.tx)
         self.tasks = TaskManager(self._contract("TaskManager"), self.tx)
         self.reputation = ReputationOracle(self._contract("ReputationOracle"), self.tx)
+        self.committee = RefereeCommittee(self._contract("RefereeCommittee"), self.tx)
+        self.disputes = DisputeGame(self._contract("DisputeGame"), self.tx)
 
     def _contract(self, name: str) -> Any:
         record = self.deployment.contracts[name]
@@ -113,10 +126,14 @@ def deploy(w3: Web3, deployer: Sender, params: DeployParams = DeployParams(), *,
     vault = _deploy("RewardVault", admin, token)
     task_manager = _deploy("TaskManager", admin, registry, vault)
     _deploy("ReputationOracle", admin)
+    committee = _deploy("RefereeCommittee", registry, params.committee_threshold)
+    game = _deploy("DisputeGame", registry, token, task_manager, committee, params.game.as_tuple())
     deployment = Deployment(int(w3.eth.chain_id), admin, records, params, time.time())
     network = Network(w3, deployment, artifacts)
     network.vault.bind(deployer, task_manager)
     network.registry.grant_slasher(deployer, task_manager)
+    network.registry.grant_slasher(deployer, game)
+    network.tasks.grant_dispute_role(deployer, game)
     return network
 
 

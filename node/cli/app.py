@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, query, reputation, roles, trace
+from node.cli import demo, deploy, devnet, dispute, query, reputation, roles, trace
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -23,6 +23,7 @@ app.add_typer(query.app, name="query")
 app.add_typer(roles.task_app, name="task")
 app.add_typer(roles.trainer_app, name="trainer")
 app.add_typer(roles.aggregator_app, name="aggregator")
+app.add_typer(dispute.app, name="dispute")
 app.command("deploy")(deploy.deploy)
 app.command("demo")(demo.demo)
 app.command("reputation")(reputation.reputation)

@@ -10,6 +10,7 @@ from node.chain.contracts import TaskConfig
 from node.chain.deploy import Network
 from node.chain.transactor import Sender
 from node.storage import ContentStore
+from node.training.claims import program_for
 from node.training.codec import encode_tensors
 from node.training.data import DataManifest, Dataset, encode_dataset, split_shards
 from node.training.loop import TrainConfig
@@ -56,6 +57,9 @@ def publish_task(net: Network, store: ContentStore, owner: Sender, data: Dataset
         reward_per_round=setup.reward_per_round, num_rounds=setup.rounds, commit_duration=setup.phase_seconds,
         reveal_duration=setup.phase_seconds, score_duration=setup.phase_seconds, challenge_duration=setup.phase_seconds,
         min_stake=setup.min_stake, no_reveal_penalty=setup.no_reveal_penalty,
+        # RepOps tasks are verifiable: K and M let verifiers dispute a submission on chain.
+        steps_per_round=config.steps if config.backend == "repops" else 0,
+        ops_per_step=len(program_for(config, model, manifest.input_shape_features, manifest.num_classes)) if config.backend == "repops" else 0,
     )  # fmt: skip
     net.token.approve(owner, net.vault.address, task.budget)
     task_id, _ = net.tasks.create_task(owner, task)

@@ -22,9 +22,9 @@ from node.training.data import Dataset
 from node.training.models import get_model
 from node.training.ops import OpBackend, get_backend
 from verifier.merkle import TraceTree
-from verifier.repops.canonical import state_hash
+from verifier.repops.canonical import full_state, state_hash
 
-__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "apply_delta", "resolve_device"]
+__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "apply_delta", "resolve_device", "batch_indices"]
 
 Params = dict[str, torch.Tensor]
 
@@ -91,14 +91,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _full_state(params: Params, buffers: Params, step: int) -> Params:
-    state = dict(params)
-    state.update({f"opt.momentum.{k}": v for k, v in buffers.items()})
-    state["__step__"] = torch.tensor([step], dtype=torch.int64)
-    state["__rng__"] = torch.tensor([step], dtype=torch.int64)  # one batch drawn per step
-    return state
-
-
 def batch_indices(seed: bytes, step: int, n: int, batch_size: int) -> torch.Tensor:
     digest = hashlib.sha256(seed + step.to_bytes(8, "big")).digest()
     gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF)
@@ -131,8 +123,8 @@ def train(
     buffers = {k: torch.zeros_like(v) for k, v in params.items()}
     names = sorted(params)
     x_all, y_all = shard.x.to(device), shard.y.to(device)
-    cpu_state = lambda step: {k: v.detach().cpu().clone() for k, v in _full_state(params, buffers, step).items()}  # noqa: E731
-    hashes = [state_hash(_full_state(params, buffers, 0))]
+    cpu_state = lambda step: {k: v.detach().cpu().clone() for k, v in full_state(params, buffers, step).items()}  # noqa: E731
+    hashes = [state_hash(full_state(params, buffers, 0))]
     checkpoints = {0: cpu_state(0)}
     for step in range(1, config.steps + 1):
         if on_step:
@@ -140,17 +132,20 @@ def train(
         idx = batch_indices(seed, step, len(shard), config.batch_size).to(device)
         groups = torch.split(idx, microbatch) if microbatch else (idx,)
         scale = 1.0 / len(idx)
+        batches = [(x_all[group], y_all[group]) for group in groups]
+        ops.begin_step(step - 1, {**{f"param.{k}": params[k] for k in names}, **{f"buffer.{k}": buffers[k] for k in names},
+                                  **{f"batch.{g}.{n}": t for g, b in enumerate(batches) for n, t in zip("xy", b, strict=True)}})  # fmt: skip
         parts: list[tuple[torch.Tensor, ...]] = []
-        for group in groups:
+        for xb, yb in batches:
             leaves = [params[k].detach().requires_grad_(True) for k in names]
-            logits = model.forward(dict(zip(names, leaves, strict=True)), x_all[group], ops)
-            loss = ops.cross_entropy(logits, y_all[group], scale)
+            logits = model.forward(dict(zip(names, leaves, strict=True)), xb, ops)
+            loss = ops.cross_entropy(logits, yb, scale)
             parts.append(torch.autograd.grad(loss, leaves))
         grads = [ops.combine([p[i] for p in parts]) for i in range(len(names))] if len(parts) > 1 else list(parts[0])
         for k in names:
             params[k] = params[k].detach()
         ops.sgd_momentum_([params[k] for k in names], grads, [buffers[k] for k in names], config.lr, config.momentum)
-        hashes.append(state_hash(_full_state(params, buffers, step)))
+        hashes.append(ops.seal(params, buffers, step))
         if step % config.checkpoint_every == 0 or step == config.steps:
             checkpoints[step] = cpu_state(step)
         if on_step:

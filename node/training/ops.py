@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from node.errors import ConfigError
+from verifier.repops.canonical import full_state, state_hash
 
 __all__ = ["OpBackend", "StockOps", "get_backend", "register_backend"]
 
@@ -39,6 +40,15 @@ class OpBackend(Protocol):
 
     def sgd_momentum_(self, params: list[torch.Tensor], grads: list[torch.Tensor], buffers: list[torch.Tensor], lr: float, momentum: float) -> None:
         """In place: ``buf = momentum * buf + grad; param -= lr * buf``."""
+        ...
+
+    def begin_step(self, step: int, inputs: dict[str, torch.Tensor]) -> None:
+        """Step ``step`` (``S_step -> S_step+1``) starts; ``inputs`` are its external tensors
+        (params, momentum buffers, the batch), named."""
+        ...
+
+    def seal(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], step: int) -> bytes:
+        """The state hash ``S_step`` after a step (RepOps records it as the step's last operator)."""
         ...
 
 
@@ -69,6 +79,12 @@ class StockOps:
             for p, g, b in zip(params, grads, buffers, strict=True):
                 b.mul_(momentum).add_(g)
                 p.sub_(lr * b)
+
+    def begin_step(self, step: int, inputs: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def seal(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], step: int) -> bytes:
+        return state_hash(full_state(params, buffers, step))
 
 
 _BACKENDS: dict[str, Callable[[], OpBackend]] = {"stock": StockOps}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-__all__ = ["DTYPE_TAGS", "canonical_bytes", "tensor_hash", "state_hash"]
+__all__ = ["DTYPE_TAGS", "canonical_bytes", "tensor_hash", "state_hash", "full_state"]
 
 DTYPE_TAGS = {
     torch.float32: b"f32",
@@ -63,3 +63,13 @@ def state_hash(tensors: Mapping[str, torch.Tensor]) -> bytes:
     """sha256 of a collection's canonical form: ``S_t`` when given params, optimizer state,
     step and RNG counters."""
     return hashlib.sha256(canonical_bytes(tensors)).digest()
+
+
+def full_state(params: Mapping[str, torch.Tensor], buffers: Mapping[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+    """The training state hashed as ``S_t``: params, momentum buffers, the step and the RNG
+    counter (one batch is drawn per step, so the counter equals the step)."""
+    state = dict(params)
+    state.update({f"opt.momentum.{k}": v for k, v in buffers.items()})
+    state["__step__"] = torch.tensor([step], dtype=torch.int64)
+    state["__rng__"] = torch.tensor([step], dtype=torch.int64)
+    return state

@@ -3,7 +3,13 @@
 Each operator is a ``torch.autograd.Function`` whose forward and backward call only
 :mod:`verifier.repops.kernels`, so a whole training step (forward, loss, backward, optimizer
 update) is a fixed sequence of kernel calls with bitwise-reproducible outputs. With a tape
-attached (:meth:`RepOps.start_tape`), every kernel call is recorded in order.
+attached (:meth:`RepOps.start_tape`), every kernel call is recorded in order, with the source
+of each input (found by tensor identity: storage, offset, shape and strides).
+
+``fault=(step, op)`` makes the backend compute operator ``op`` of step ``step`` wrongly (every
+element ``v`` of its output becomes ``1.5 v + 1``; for the ``state`` operator, of the first
+parameter) and carry on from the wrong value: a cheating trainer whose trace is genuinely that of a faulty run. Tests
+and ``meritnet dispute simulate`` use it to plant faults.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from typing import Any
 
 import torch
 
-from verifier.repops.tape import KERNELS, Tape
+from verifier.repops.canonical import full_state, state_hash, tensor_hash
+from verifier.repops.tape import KERNELS, STATE_OP, Tape
 
 __all__ = ["RepOps"]
 
@@ -20,9 +27,13 @@ __all__ = ["RepOps"]
 class RepOps:
     name = "repops"
 
-    def __init__(self) -> None:
+    def __init__(self, fault: tuple[int, int] | None = None) -> None:
         self.tape: Tape | None = None
         self.calls = 0
+        self.fault = fault
+        self.step = -1
+        self.index = 0  # operator index within the current step
+        self._sources: dict[tuple[Any, ...], str] = {}
 
     # -- recording ---------------------------------------------------------------------
 
@@ -37,10 +48,40 @@ class RepOps:
     def k(self, name: str, *inputs: torch.Tensor, **attrs: Any) -> torch.Tensor:
         """Run kernel ``name`` and record the call."""
         out = KERNELS[name](*inputs, **attrs)
-        self.calls += 1
+        if self.fault == (self.step, self.index):
+            out = _corrupt(out)
         if self.tape is not None:
-            self.tape.record(name, inputs, attrs, out)
+            self.tape.record(name, inputs, attrs, tensor_hash(out), [self._source(t) for t in inputs])
+            self._sources[_key(out)] = f"op:{self.index}"
+        self.calls += 1
+        self.index += 1
         return out
+
+    def _source(self, t: torch.Tensor) -> str:
+        return self._sources.get(_key(t), "?")
+
+    def _alias(self, dst: torch.Tensor, src: torch.Tensor) -> None:
+        """``dst`` now holds ``src``'s value (after an in-place copy)."""
+        if self.tape is not None and _key(src) in self._sources:
+            self._sources[_key(dst)] = self._sources[_key(src)]
+
+    def begin_step(self, step: int, inputs: dict[str, torch.Tensor]) -> None:
+        self.step, self.index = step, 0
+        self._sources = {_key(t): f"ext:{name}" for name, t in inputs.items()} if self.tape is not None else {}
+
+    def seal(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], step: int) -> bytes:
+        """Hash the state after a step, recorded as the step's last operator (``state``)."""
+        names = sorted(params)
+        if self.fault == (self.step, self.index):
+            with torch.no_grad():
+                params[names[0]].copy_(_corrupt(params[names[0]]))
+        inputs = [params[k] for k in names] + [buffers[k] for k in names]
+        digest = state_hash(full_state(params, buffers, step))
+        if self.tape is not None:
+            self.tape.record(STATE_OP, inputs, {"names": names, "step": step}, digest, [self._source(t) for t in inputs])
+        self.calls += 1
+        self.index += 1
+        return digest
 
     # -- OpBackend ---------------------------------------------------------------------
 
@@ -59,12 +100,25 @@ class RepOps:
     def sgd_momentum_(self, params: list[torch.Tensor], grads: list[torch.Tensor], buffers: list[torch.Tensor], lr: float, momentum: float) -> None:
         with torch.no_grad():
             for p, g, b in zip(params, grads, buffers, strict=True):
-                b.copy_(self.k("sgd_buffer", b, g, momentum=momentum))
-                p.copy_(self.k("sgd_param", p, b, lr=lr))
+                new_b = self.k("sgd_buffer", b, g, momentum=momentum)
+                b.copy_(new_b)
+                self._alias(b, new_b)
+                new_p = self.k("sgd_param", p, b, lr=lr)
+                p.copy_(new_p)
+                self._alias(p, new_p)
 
     def combine(self, parts: list[torch.Tensor]) -> torch.Tensor:
         """Sum per-micro-batch gradients with the same tree a whole batch uses."""
         return parts[0] if len(parts) == 1 else self.k("tree_sum", torch.stack(parts), dim=0)
+
+
+def _key(t: torch.Tensor) -> tuple[Any, ...]:
+    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+
+
+def _corrupt(t: torch.Tensor) -> torch.Tensor:
+    """A wrong result: ``1.5 v + 1`` for every element ``v`` of ``t``."""
+    return (t.detach() * 1.5 + 1).to(t.dtype).contiguous()
 
 
 class _Linear(torch.autograd.Function):

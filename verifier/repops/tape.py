@@ -1,7 +1,12 @@
 """The operator tape: the fixed sequence of kernel calls of one training step.
 
 Each entry records the kernel's name, its attributes, the hashes of its inputs and of its
-output. The prefix chain ``c_0 = S_t``, ``c_j = sha256(c_{j-1} || h_j)`` commits to the whole
+output, and where each input came from: ``op:k`` (the output of operator k of the same step)
+or ``ext:NAME`` (a tensor of the step's starting state, ``param.*`` / ``buffer.*``, or of its
+batch, ``batch.G.x`` / ``batch.G.y``). The sources depend only on the program, not on the
+values, so a referee can check a disputed operator's inputs against agreed hashes. The last
+operator of every step is ``state``: its inputs are the updated params and buffers and its
+"output hash" is the state hash ``S_t+1`` itself, which ties the chain to the trace. The prefix chain ``c_0 = S_t``, ``c_j = sha256(c_{j-1} || h_j)`` commits to the whole
 sequence; bisecting on it finds the first operator whose output two parties disagree on
 (PROTOCOL.md). Any entry can be exported (its inputs as canonical bytes) and re-run alone.
 """
@@ -16,9 +21,9 @@ from typing import Any
 import torch
 
 from verifier.repops import kernels
-from verifier.repops.canonical import canonical_bytes, tensor_hash
+from verifier.repops.canonical import canonical_bytes, full_state, state_hash, tensor_hash
 
-__all__ = ["KERNELS", "TapeEntry", "Tape", "prefix_chain", "replay", "export_inputs", "import_inputs"]
+__all__ = ["KERNELS", "STATE_OP", "TapeEntry", "Tape", "prefix_chain", "replay", "replay_hash", "export_inputs", "import_inputs"]
 
 KERNELS: dict[str, Callable[..., torch.Tensor]] = {
     "matmul": kernels.matmul,
@@ -35,6 +40,7 @@ KERNELS: dict[str, Callable[..., torch.Tensor]] = {
     "reshape": lambda x, shape: x.reshape(shape),
     "transpose": lambda x: x.t().contiguous(),
 }
+STATE_OP = "state"
 
 
 @dataclass
@@ -44,6 +50,7 @@ class TapeEntry:
     input_hashes: list[bytes]
     output_hash: bytes
     inputs: list[torch.Tensor] = field(repr=False, default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,9 +60,9 @@ class Tape:
     keep_inputs: bool = True
     entries: list[TapeEntry] = field(default_factory=list)
 
-    def record(self, name: str, inputs: Sequence[torch.Tensor], attrs: dict[str, Any], output: torch.Tensor) -> None:
+    def record(self, name: str, inputs: Sequence[torch.Tensor], attrs: dict[str, Any], output_hash: bytes, sources: Sequence[str] = ()) -> None:
         kept = [t.detach().cpu().clone() for t in inputs] if self.keep_inputs else []
-        self.entries.append(TapeEntry(name, dict(attrs), [tensor_hash(t) for t in inputs], tensor_hash(output), kept))
+        self.entries.append(TapeEntry(name, dict(attrs), [tensor_hash(t) for t in inputs], output_hash, kept, list(sources)))
 
     def chain(self, start: bytes) -> list[bytes]:
         return prefix_chain(start, [e.output_hash for e in self.entries])
@@ -76,6 +83,19 @@ def replay(name: str, inputs: Sequence[torch.Tensor], attrs: dict[str, Any]) -> 
     except KeyError:
         raise ValueError(f"unknown kernel {name!r}") from None
     return fn(*inputs, **attrs)
+
+
+def replay_hash(name: str, inputs: Sequence[torch.Tensor], attrs: dict[str, Any]) -> bytes:
+    """The output hash of one operator run alone (for ``state``: the state hash)."""
+    if name == STATE_OP:
+        names = attrs["names"]
+        half = len(names)
+        if len(inputs) != 2 * half:
+            raise ValueError(f"state takes {2 * half} inputs, got {len(inputs)}")
+        params = dict(zip(names, inputs[:half], strict=True))
+        buffers = dict(zip(names, inputs[half:], strict=True))
+        return state_hash(full_state(params, buffers, attrs["step"]))
+    return tensor_hash(replay(name, inputs, attrs))
 
 
 def export_inputs(entry: TapeEntry) -> bytes:

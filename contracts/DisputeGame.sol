@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {BN254} from "./libraries/BN254.sol";
+import {IDisputeGame} from "./interfaces/IDisputeGame.sol";
+import {IMeritToken} from "./interfaces/IMeritToken.sol";
+import {IRefereeCommittee} from "./interfaces/IRefereeCommittee.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {ITaskManager} from "./interfaces/ITaskManager.sol";
+
+/// @title DisputeGame
+/// @notice Bisection over steps, then over one step's operators, settled by a BLS committee;
+/// see IDisputeGame.
+contract DisputeGame is IDisputeGame {
+    using SafeERC20 for IMeritToken;
+
+    uint8 public constant ROLE_VERIFIER = 4;
+    /// @notice Operator index of a verdict on S_0 itself.
+    uint32 public constant INITIAL_STATE = type(uint32).max;
+    uint8 private constant _DEFENDER = 1;
+    uint8 private constant _CHALLENGER = 2;
+
+    IRegistry public immutable registry;
+    IMeritToken public immutable token;
+    ITaskManager public immutable taskManager;
+    IRefereeCommittee public immutable committee;
+    GameParams private _params;
+
+    uint256 private _count;
+    mapping(uint256 disputeId => Dispute) private _disputes;
+
+    constructor(IRegistry registry_, IMeritToken token_, ITaskManager taskManager_, IRefereeCommittee committee_, GameParams memory params_) {
+        registry = registry_;
+        token = token_;
+        taskManager = taskManager_;
+        committee = committee_;
+        _params = params_;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function open(
+        uint256 taskId,
+        uint32 round,
+        address defender,
+        bytes32 traceRoot,
+        bytes32 s0,
+        bytes32[] calldata proof0,
+        bytes32 sK,
+        bytes32[] calldata proofK
+    ) external returns (uint256 disputeId) {
+        ITaskManager.TaskConfig memory config = taskManager.getTask(taskId).config;
+        if (config.stepsPerRound == 0) revert DisputeGameNotVerifiable(taskId);
+        ITaskManager.Submission memory sub = taskManager.getSubmission(taskId, round, defender);
+        if (!sub.revealed) revert DisputeGameNotRevealed(taskId, round, defender);
+        if (defender == msg.sender || !registry.isEligible(msg.sender, ROLE_VERIFIER, 0)) {
+            revert DisputeGameNotChallenger(msg.sender);
+        }
+        if (sK == sub.finalStateHash) revert DisputeGameNoDisagreement(sK);
+        disputeId = ++_count;
+        uint32 k = config.stepsPerRound;
+        _checkProof(disputeId, traceRoot, k, 0, s0, proof0);
+        _checkProof(disputeId, traceRoot, k, k, sK, proofK);
+
+        Dispute storage d = _disputes[disputeId];
+        d.taskId = taskId;
+        d.round = round;
+        d.defender = defender;
+        d.challenger = msg.sender;
+        d.steps = k;
+        d.ops = config.opsPerStep;
+        d.defenderRoot = sub.traceRoot;
+        d.challengerRoot = traceRoot;
+        d.agreed = s0; // the challenger's S_0, compared with the defender's in respond
+        d.challengerHi = sK;
+        d.bond = _params.bond;
+        _setStage(d, Stage.AwaitDefender, _params.moveDuration);
+        emit DisputeOpened(disputeId, taskId, round, defender, msg.sender, d.bond);
+
+        taskManager.openDispute(taskId, round);
+        if (d.bond != 0) token.safeTransferFrom(msg.sender, address(this), d.bond);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function respond(uint256 disputeId, bytes32 s0, bytes32[] calldata proof0, bytes32 sK, bytes32[] calldata proofK) external {
+        Dispute storage d = _live(disputeId, Stage.AwaitDefender);
+        if (msg.sender != d.defender) revert DisputeGameNotParty(disputeId, msg.sender);
+        _checkProof(disputeId, d.defenderRoot, d.steps, 0, s0, proof0);
+        _checkProof(disputeId, d.defenderRoot, d.steps, d.steps, sK, proofK);
+        if (s0 != d.agreed) {
+            // The parties start from different states: the committee decides S_0.
+            d.defenderHi = s0;
+            d.challengerHi = d.agreed;
+            d.agreed = bytes32(0);
+            _locate(disputeId, d, 0, INITIAL_STATE);
+        } else if (sK == d.challengerHi) {
+            _resolve(disputeId, d, Party.Defender, false); // the traces agree: a false accusation
+        } else {
+            d.defenderHi = sK;
+            d.lo = 0;
+            d.hi = _pow2(d.steps);
+            _afterStepMove(disputeId, d);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function postState(uint256 disputeId, bytes32 value, bytes32[] calldata proof) external {
+        Dispute storage d = _live(disputeId, Stage.Steps);
+        uint32 m = (d.lo + d.hi) / 2;
+        uint8 side = _post(disputeId, d, value, m);
+        _checkProof(disputeId, side == _DEFENDER ? d.defenderRoot : d.challengerRoot, d.steps, m, value, proof);
+        if (d.posted == _DEFENDER | _CHALLENGER) {
+            _bisect(disputeId, d, m);
+            _afterStepMove(disputeId, d);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function postChainEnd(uint256 disputeId, bytes32 beforeLast) external {
+        Dispute storage d = _live(disputeId, Stage.ChainEnd);
+        _post(disputeId, d, beforeLast, d.ops - 1);
+        if (d.posted == _DEFENDER | _CHALLENGER) {
+            // c_M = sha256(c_(M-1) || S_t+1): the step's last operator outputs the state hash.
+            d.defenderHi = sha256(abi.encodePacked(d.defenderPost, d.defenderHi));
+            d.challengerHi = sha256(abi.encodePacked(d.challengerPost, d.challengerHi));
+            d.posted = 0;
+            d.lo = 0;
+            d.hi = _pow2(d.ops);
+            _afterOpMove(disputeId, d);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function postChain(uint256 disputeId, bytes32 value) external {
+        Dispute storage d = _live(disputeId, Stage.Ops);
+        uint32 m = (d.lo + d.hi) / 2;
+        _post(disputeId, d, value, m);
+        if (d.posted == _DEFENDER | _CHALLENGER) {
+            _bisect(disputeId, d, m);
+            _afterOpMove(disputeId, d);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function submitVerdict(uint256 disputeId, bytes32 outputHash, uint256 signers, BN254.G2Point calldata apk2, BN254.G1Point calldata sigma)
+        external
+    {
+        Dispute storage d = _live(disputeId, Stage.AwaitVerdict);
+        bytes memory message = abi.encode(block.chainid, address(this), disputeId, d.op, outputHash);
+        if (!committee.verify(message, signers, apk2, sigma)) revert DisputeGameInvalidVerdict(disputeId);
+        bytes32 expected = d.op == INITIAL_STATE ? outputHash : sha256(abi.encodePacked(d.agreed, outputHash));
+        if (expected == d.defenderHi) {
+            _resolve(disputeId, d, Party.Defender, false);
+        } else if (expected == d.challengerHi) {
+            _resolve(disputeId, d, Party.Challenger, false);
+        } else {
+            _resolve(disputeId, d, Party.None, false); // both wrong
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function timeout(uint256 disputeId) external {
+        Dispute storage d = _get(disputeId);
+        if (d.stage == Stage.Resolved) revert DisputeGameWrongStage(disputeId, Stage.AwaitVerdict, d.stage);
+        if (block.timestamp <= d.deadline) revert DisputeGameDeadlineNotReached(disputeId, d.deadline, block.timestamp);
+        if (d.stage == Stage.AwaitVerdict) {
+            _resolve(disputeId, d, Party.None, true);
+        } else if (d.stage == Stage.AwaitDefender || d.posted == _CHALLENGER) {
+            _resolve(disputeId, d, Party.Challenger, false);
+        } else {
+            _resolve(disputeId, d, Party.Defender, false); // the challenger was silent (or both were)
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function getDispute(uint256 disputeId) external view returns (Dispute memory) {
+        return _get(disputeId);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function query(uint256 disputeId) external view returns (uint32) {
+        Dispute storage d = _get(disputeId);
+        if (d.stage == Stage.ChainEnd) return d.ops - 1;
+        return (d.lo + d.hi) / 2;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function disputeCount() external view returns (uint256) {
+        return _count;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function params() external view returns (GameParams memory) {
+        return _params;
+    }
+
+    // -- internals ---------------------------------------------------------------------
+
+    function _post(uint256 disputeId, Dispute storage d, bytes32 value, uint32 index) private returns (uint8 side) {
+        if (msg.sender == d.defender) {
+            side = _DEFENDER;
+            if (d.posted & side != 0) revert DisputeGameAlreadyPosted(disputeId, msg.sender);
+            d.defenderPost = value;
+        } else if (msg.sender == d.challenger) {
+            side = _CHALLENGER;
+            if (d.posted & side != 0) revert DisputeGameAlreadyPosted(disputeId, msg.sender);
+            d.challengerPost = value;
+        } else {
+            revert DisputeGameNotParty(disputeId, msg.sender);
+        }
+        d.posted |= side;
+        emit Posted(disputeId, msg.sender, d.stage, index, value);
+    }
+
+    function _bisect(uint256 disputeId, Dispute storage d, uint32 m) private {
+        bool same = d.defenderPost == d.challengerPost;
+        if (same) {
+            d.lo = m;
+            d.agreed = d.defenderPost;
+        } else {
+            d.hi = m;
+            d.defenderHi = d.defenderPost;
+            d.challengerHi = d.challengerPost;
+        }
+        d.posted = 0;
+        ++d.moves;
+        emit Moved(disputeId, d.stage, m, same, d.lo, d.hi, d.moves);
+    }
+
+    function _afterStepMove(uint256 disputeId, Dispute storage d) private {
+        _padMoves(disputeId, d, d.steps);
+        if (d.hi - d.lo > 1) {
+            _setStage(d, Stage.Steps, _params.moveDuration);
+        } else {
+            d.step = d.lo;
+            _setStage(d, Stage.ChainEnd, _params.moveDuration);
+        }
+    }
+
+    function _afterOpMove(uint256 disputeId, Dispute storage d) private {
+        _padMoves(disputeId, d, d.ops);
+        if (d.hi - d.lo > 1) {
+            _setStage(d, Stage.Ops, _params.moveDuration);
+        } else {
+            _locate(disputeId, d, d.step, d.lo);
+        }
+    }
+
+    /// @dev The range is padded to a power of two; past the last index every value equals the
+    /// last one, which the parties dispute, so a midpoint there moves hi without any post.
+    function _padMoves(uint256 disputeId, Dispute storage d, uint32 last) private {
+        while (d.hi - d.lo > 1 && (d.lo + d.hi) / 2 >= last) {
+            d.hi = (d.lo + d.hi) / 2;
+            ++d.moves;
+            emit Moved(disputeId, d.stage, d.hi, false, d.lo, d.hi, d.moves);
+        }
+    }
+
+    function _pow2(uint32 n) private pure returns (uint32 p) {
+        p = 1;
+        while (p < n) p <<= 1;
+    }
+
+    function _locate(uint256 disputeId, Dispute storage d, uint32 step, uint32 op) private {
+        d.step = step;
+        d.op = op;
+        _setStage(d, Stage.AwaitVerdict, _params.verdictDuration);
+        emit Located(disputeId, step, op);
+    }
+
+    function _resolve(uint256 disputeId, Dispute storage d, Party winner, bool cancelled) private {
+        d.stage = Stage.Resolved;
+        d.winner = winner;
+        d.cancelled = cancelled;
+        d.posted = 0;
+        uint256 bond = d.bond;
+        if (!cancelled && winner != Party.Defender) {
+            uint256 amount = registry.slashableOf(d.defender) * _params.slashBps / 10_000;
+            d.slashed = amount;
+            uint256 reward = winner == Party.Challenger ? amount * _params.rewardBps / 10_000 : 0;
+            if (reward != 0) registry.slash(d.defender, reward, d.challenger);
+            if (amount > reward) registry.slash(d.defender, amount - reward, address(0));
+        }
+        emit DisputeResolved(disputeId, winner, cancelled, d.slashed);
+        taskManager.closeDispute(d.taskId, d.round);
+        if (bond == 0) return;
+        if (cancelled || winner == Party.Challenger) {
+            token.safeTransfer(d.challenger, bond);
+        } else {
+            uint256 reward = winner == Party.Defender ? bond * _params.rewardBps / 10_000 : 0;
+            if (reward != 0) token.safeTransfer(d.defender, reward);
+            if (bond > reward) token.burn(bond - reward);
+        }
+    }
+
+    function _setStage(Dispute storage d, Stage stage, uint64 duration) private {
+        d.stage = stage;
+        d.deadline = SafeCast.toUint64(block.timestamp + duration);
+    }
+
+    function _live(uint256 disputeId, Stage expected) private view returns (Dispute storage d) {
+        d = _get(disputeId);
+        if (d.stage != expected) revert DisputeGameWrongStage(disputeId, expected, d.stage);
+        if (block.timestamp > d.deadline) revert DisputeGameDeadlinePassed(disputeId, d.deadline, block.timestamp);
+    }
+
+    function _get(uint256 disputeId) private view returns (Dispute storage d) {
+        if (disputeId == 0 || disputeId > _count) revert DisputeGameUnknownDispute(disputeId);
+        return _disputes[disputeId];
+    }
+
+    /// @dev Positional sha256 Merkle proof over K + 1 leaves padded to a power of two.
+    function _checkProof(uint256 disputeId, bytes32 root, uint32 k, uint32 index, bytes32 leaf, bytes32[] calldata proof) private view {
+        uint256 depth;
+        while ((uint256(1) << depth) < uint256(k) + 1) ++depth;
+        bytes32 node = leaf;
+        uint256 i = index;
+        if (proof.length == depth) {
+            for (uint256 level; level < depth; ++level) {
+                node = i & 1 == 1 ? sha256(abi.encodePacked(proof[level], node)) : sha256(abi.encodePacked(node, proof[level]));
+                i >>= 1;
+            }
+        }
+        if (proof.length != depth || node != root) revert DisputeGameInvalidProof(disputeId, msg.sender, index);
+    }
+}

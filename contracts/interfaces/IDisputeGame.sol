@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {BN254} from "../libraries/BN254.sol";
+
+/// @title Verde-style refereed disputes over a revealed training submission
+/// @notice A challenger (a registered verifier) that re-executed a trainer's round and got a
+/// different final state opens a dispute with a bond, its own trace root and proofs of its
+/// S_0 and S_K. The defender answers with its own S_0 and S_K, proven against the trace root
+/// it revealed. Then:
+///
+/// Phase 1 (steps): each move asks both parties for S_m, m = (lo + hi) / 2, with a Merkle
+/// proof against their own trace roots; equal values move lo to m, different ones move hi.
+/// The range [0, K] is padded to a power of two: a midpoint at or past K (where every value
+/// is the disputed S_K) moves hi without posts. Ends after exactly ceil(log2 K) moves with
+/// S_lo agreed and S_lo+1 disputed: step t = lo.
+///
+/// Phase 2 (operators): each party posts c_(M-1) of its operator prefix chain for step t
+/// (c_0 = S_t, c_j = sha256(c_(j-1) || h_j)); the contract derives c_M = sha256(c_(M-1) || S_t+1)
+/// with each party's proven S_t+1 (the step's last operator outputs the state hash). Each
+/// move asks both for c_m (padded as in phase 1); after exactly ceil(log2 M) moves c_j is
+/// agreed and c_(j+1) disputed: operator j.
+///
+/// The referee committee recomputes operator j from inputs checked against agreed hashes and
+/// signs (chainId, game, disputeId, j, h_j); the party whose c_(j+1) equals
+/// sha256(c_j || h_j) wins. When the S_0 values differ the committee decides S_0 itself
+/// (operator index INITIAL_STATE). A party that misses a deadline loses; if both miss one the
+/// challenger loses (its accusation was not pursued). Without a verdict by its deadline the
+/// dispute is cancelled and the bond returned. A losing defender is slashed `slashBps` of its
+/// slashable stake, `rewardBps` of that paid to the challenger and the rest burnt; a losing
+/// challenger loses its bond, `rewardBps` of it paid to the defender and the rest burnt. The
+/// round cannot finalize while a dispute on it is open.
+interface IDisputeGame {
+    enum Stage {
+        None,
+        AwaitDefender,
+        Steps,
+        ChainEnd,
+        Ops,
+        AwaitVerdict,
+        Resolved
+    }
+
+    enum Party {
+        None,
+        Defender,
+        Challenger
+    }
+
+    /// @notice Economic and timing parameters, fixed at deployment.
+    struct GameParams {
+        uint256 bond;
+        uint64 moveDuration;
+        uint64 verdictDuration;
+        uint16 slashBps;
+        uint16 rewardBps;
+    }
+
+    struct Dispute {
+        uint256 taskId;
+        uint32 round;
+        Stage stage;
+        Party winner;
+        bool cancelled;
+        uint8 posted; // bit 0: defender posted this move, bit 1: challenger
+        uint64 deadline;
+        address defender;
+        address challenger;
+        uint32 steps; // K
+        uint32 ops; // M
+        uint32 lo;
+        uint32 hi;
+        uint32 step; // the located step once phase 1 is over
+        uint32 op; // the located operator once phase 2 is over
+        uint32 moves;
+        bytes32 defenderRoot;
+        bytes32 challengerRoot;
+        bytes32 agreed; // S_lo in phase 1, c_lo in phase 2
+        bytes32 defenderHi; // each party's value at hi
+        bytes32 challengerHi;
+        bytes32 defenderPost; // this move's values
+        bytes32 challengerPost;
+        uint256 bond;
+        uint256 slashed;
+    }
+
+    /// @notice Thrown when the task's program is not verifiable (no K and M in its config).
+    error DisputeGameNotVerifiable(uint256 taskId);
+    /// @notice Thrown when the defender has not revealed in that round.
+    error DisputeGameNotRevealed(uint256 taskId, uint32 round, address defender);
+    /// @notice Thrown when the caller is not an eligible verifier, or accuses itself.
+    error DisputeGameNotChallenger(address account);
+    /// @notice Thrown when both final states agree: there is nothing to dispute.
+    error DisputeGameNoDisagreement(bytes32 finalStateHash);
+    /// @notice Thrown when a trace proof does not verify against the party's root.
+    error DisputeGameInvalidProof(uint256 disputeId, address party, uint256 index);
+    /// @notice Thrown for an unknown dispute id.
+    error DisputeGameUnknownDispute(uint256 disputeId);
+    /// @notice Thrown when the dispute is not at the stage the call needs.
+    error DisputeGameWrongStage(uint256 disputeId, Stage expected, Stage actual);
+    /// @notice Thrown when the caller is not the party this call needs.
+    error DisputeGameNotParty(uint256 disputeId, address caller);
+    /// @notice Thrown when the party already posted this move.
+    error DisputeGameAlreadyPosted(uint256 disputeId, address party);
+    /// @notice Thrown when a move comes after its deadline.
+    error DisputeGameDeadlinePassed(uint256 disputeId, uint64 deadline, uint256 timestamp);
+    /// @notice Thrown by timeout before the deadline.
+    error DisputeGameDeadlineNotReached(uint256 disputeId, uint64 deadline, uint256 timestamp);
+    /// @notice Thrown when the committee's signature does not verify.
+    error DisputeGameInvalidVerdict(uint256 disputeId);
+
+    /// @notice Emitted when a dispute opens.
+    event DisputeOpened(uint256 indexed disputeId, uint256 indexed taskId, uint32 indexed round, address defender, address challenger, uint256 bond);
+    /// @notice Emitted for each value a party posts (index: step in phase 1, operator chain index in phase 2).
+    event Posted(uint256 indexed disputeId, address indexed party, Stage stage, uint32 index, bytes32 value);
+    /// @notice Emitted when a bisection move completes.
+    event Moved(uint256 indexed disputeId, Stage stage, uint32 index, bool agreed, uint32 lo, uint32 hi, uint32 moves);
+    /// @notice Emitted when the fault is localized and a verdict is awaited.
+    event Located(uint256 indexed disputeId, uint32 step, uint32 op);
+    /// @notice Emitted when a dispute ends.
+    event DisputeResolved(uint256 indexed disputeId, Party winner, bool cancelled, uint256 slashed);
+
+    /// @notice Open a dispute against `defender`'s revealed submission in (`taskId`, `round`).
+    /// @dev The caller must have approved the game for the bond.
+    function open(
+        uint256 taskId,
+        uint32 round,
+        address defender,
+        bytes32 traceRoot,
+        bytes32 s0,
+        bytes32[] calldata proof0,
+        bytes32 sK,
+        bytes32[] calldata proofK
+    ) external returns (uint256 disputeId);
+
+    /// @notice The defender's answer: its S_0 and S_K proven against its revealed trace root.
+    function respond(uint256 disputeId, bytes32 s0, bytes32[] calldata proof0, bytes32 sK, bytes32[] calldata proofK) external;
+
+    /// @notice Phase 1 move: the caller's S_m with its proof.
+    function postState(uint256 disputeId, bytes32 value, bytes32[] calldata proof) external;
+
+    /// @notice Phase 2 start: the caller's c_(M-1) for the located step.
+    function postChainEnd(uint256 disputeId, bytes32 beforeLast) external;
+
+    /// @notice Phase 2 move: the caller's c_m.
+    function postChain(uint256 disputeId, bytes32 value) external;
+
+    /// @notice Settle with the committee's verdict on the located operator's output hash.
+    function submitVerdict(uint256 disputeId, bytes32 outputHash, uint256 signers, BN254.G2Point calldata apk2, BN254.G1Point calldata sigma) external;
+
+    /// @notice After a missed deadline: the silent party loses (or, awaiting a verdict, the dispute is cancelled).
+    function timeout(uint256 disputeId) external;
+
+    /// @notice The dispute's full state.
+    function getDispute(uint256 disputeId) external view returns (Dispute memory);
+
+    /// @notice The index a move now asks for (phase 1: a step; phase 2: a chain index).
+    function query(uint256 disputeId) external view returns (uint32);
+
+    /// @notice Number of disputes ever opened.
+    function disputeCount() external view returns (uint256);
+
+    /// @notice The deployment's parameters.
+    function params() external view returns (GameParams memory);
+}

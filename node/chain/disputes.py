@@ -1,0 +1,162 @@
+"""Typed clients for the dispute contracts: RefereeCommittee and DisputeGame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Sequence
+
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from node.chain.contracts import _Client
+from node.chain.transactor import Sender
+from verifier.dispute.bls import G1Point, G2Point
+
+__all__ = ["Stage", "Party", "GameParams", "Dispute", "RefereeCommittee", "DisputeGame", "INITIAL_STATE"]
+
+INITIAL_STATE = 2**32 - 1
+
+
+class Stage(IntEnum):
+    """IDisputeGame.Stage."""
+
+    NONE = 0
+    AWAIT_DEFENDER = 1
+    STEPS = 2
+    CHAIN_END = 3
+    OPS = 4
+    AWAIT_VERDICT = 5
+    RESOLVED = 6
+
+
+class Party(IntEnum):
+    NONE = 0
+    DEFENDER = 1
+    CHALLENGER = 2
+
+
+@dataclass(frozen=True)
+class GameParams:
+    """IDisputeGame.GameParams: the bond, move and verdict windows (seconds), slash and reward shares (basis points)."""
+
+    bond: int = 10**18
+    move_duration: int = 3600
+    verdict_duration: int = 6 * 3600
+    slash_bps: int = 5000
+    reward_bps: int = 5000
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return (self.bond, self.move_duration, self.verdict_duration, self.slash_bps, self.reward_bps)
+
+
+@dataclass(frozen=True)
+class Dispute:
+    dispute_id: int
+    task_id: int
+    round: int
+    stage: Stage
+    winner: Party
+    cancelled: bool
+    posted: int
+    deadline: int
+    defender: str
+    challenger: str
+    steps: int
+    ops: int
+    lo: int
+    hi: int
+    step: int
+    op: int
+    moves: int
+    defender_root: bytes
+    challenger_root: bytes
+    agreed: bytes
+    defender_hi: bytes
+    challenger_hi: bytes
+    defender_post: bytes
+    challenger_post: bytes
+    bond: int
+    slashed: int
+
+    def party_of(self, account: str) -> Party:
+        if account.lower() == self.defender.lower():
+            return Party.DEFENDER
+        if account.lower() == self.challenger.lower():
+            return Party.CHALLENGER
+        return Party.NONE
+
+    def has_posted(self, party: Party) -> bool:
+        return bool(self.posted & (1 if party == Party.DEFENDER else 2))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.hex() if isinstance(value, bytes) else value.name.lower() if isinstance(value, IntEnum) else value
+        out["located"] = {"step": self.step, "op": None if self.op == INITIAL_STATE else self.op} if self.stage >= Stage.AWAIT_VERDICT else None
+        return out
+
+
+class RefereeCommittee(_Client):
+    """BLS keys of referees and the threshold check of verdicts."""
+
+    def register_key(self, sender: Sender, pk1: G1Point, pk2: G2Point, pop: G1Point) -> tuple[int, TxReceipt]:
+        receipt = self._send(sender, "registerKey", pk1, pk2, pop)
+        (event,) = self.contract.events.MemberAdded().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["index"]), receipt
+
+    def verify(self, message: bytes, signers: int, apk2: G2Point, sigma: G1Point) -> bool:
+        return bool(self._call("verify", message, signers, apk2, sigma))
+
+    def size(self) -> int:
+        return int(self._call("size"))
+
+    def threshold(self) -> int:
+        return int(self._call("threshold"))
+
+    def index_of(self, account: str) -> int | None:
+        plus_one = int(self._call("indexOf", account))
+        return plus_one - 1 if plus_one else None
+
+
+class DisputeGame(_Client):
+    """Open, play and settle disputes over revealed submissions."""
+
+    def open(self, sender: Sender, task_id: int, round_: int, defender: str, trace_root: bytes,
+             s0: bytes, proof0: Sequence[bytes], s_k: bytes, proof_k: Sequence[bytes]) -> tuple[int, TxReceipt]:  # fmt: skip
+        receipt = self._send(sender, "open", task_id, round_, defender, trace_root, s0, list(proof0), s_k, list(proof_k))
+        (event,) = self.contract.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["disputeId"]), receipt
+
+    def respond(self, sender: Sender, dispute_id: int, s0: bytes, proof0: Sequence[bytes], s_k: bytes, proof_k: Sequence[bytes]) -> TxReceipt:
+        return self._send(sender, "respond", dispute_id, s0, list(proof0), s_k, list(proof_k))
+
+    def post_state(self, sender: Sender, dispute_id: int, value: bytes, proof: Sequence[bytes]) -> TxReceipt:
+        return self._send(sender, "postState", dispute_id, value, list(proof))
+
+    def post_chain_end(self, sender: Sender, dispute_id: int, before_last: bytes) -> TxReceipt:
+        return self._send(sender, "postChainEnd", dispute_id, before_last)
+
+    def post_chain(self, sender: Sender, dispute_id: int, value: bytes) -> TxReceipt:
+        return self._send(sender, "postChain", dispute_id, value)
+
+    def submit_verdict(self, sender: Sender, dispute_id: int, output_hash: bytes, signers: int, apk2: G2Point, sigma: G1Point) -> TxReceipt:
+        return self._send(sender, "submitVerdict", dispute_id, output_hash, signers, apk2, sigma)
+
+    def timeout(self, sender: Sender, dispute_id: int) -> TxReceipt:
+        return self._send(sender, "timeout", dispute_id)
+
+    def get(self, dispute_id: int) -> Dispute:
+        raw = self._call("getDispute", dispute_id)
+        values = list(raw)
+        values[2], values[3] = Stage(values[2]), Party(values[3])
+        return Dispute(dispute_id, *[bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in values])
+
+    def query(self, dispute_id: int) -> int:
+        return int(self._call("query", dispute_id))
+
+    def count(self) -> int:
+        return int(self._call("disputeCount"))
+
+    def params(self) -> GameParams:
+        return GameParams(*self._call("params"))

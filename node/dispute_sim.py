@@ -1,0 +1,176 @@
+"""``meritnet dispute simulate``: one complete dispute on the in-process chain.
+
+Real pieces throughout: the contracts on an eth-tester EVM, real RepOps training runs of the
+default task (digits, MLP), a fault planted by the lying party at (step T, operator J) of its
+own run (it really computed that operator wrongly and carried on), three referees with BLS
+keys on BN254 and a 2-of-3 threshold. Prints who won, how many bisection moves it took, where
+the fault was located, gas per move / in total / for the verdict, and the referee's time
+against one training step's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from node.chain.contracts import Role, TaskConfig
+from node.chain.deploy import DeployParams, Network, deploy
+from node.chain.disputes import INITIAL_STATE, Party
+from node.chain.provider import advance_time, connect
+from node.errors import ConfigError, ContractRevert
+from node.roles.common import ensure_role
+from node.roles.dispute import DisputeRunner, GasLog
+from node.roles.referee import Committee, Member, make_referee
+from node.training.claims import program_for, step_batch, train_claim
+from node.training.data import load_digits, split_shards
+from node.training.loop import TrainConfig
+from node.training.models import get_model
+from verifier.dispute.bls import KeyPair
+from verifier.dispute.game import Adaptive, Player, Silent, expected_moves
+
+__all__ = ["SimulationSpec", "Arena", "simulate"]
+
+TOKEN = 10**18
+Role_ = Literal["defender", "challenger"]
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    steps: int = 8
+    fault_step: int | None = None  # default: the middle step
+    fault_op: int | None = None  # default: the middle operator
+    liar: Literal["defender", "challenger", "none"] = "defender"
+    silent: Role_ | None = None
+    adaptive: bool = False
+    model: str = "mlp"
+    seed: int = 0
+
+
+def _check(spec: SimulationSpec, ops: int) -> tuple[int, int]:
+    if spec.steps < 1:
+        raise ConfigError("--steps must be at least 1")
+    t = spec.steps // 2 if spec.fault_step is None else spec.fault_step
+    j = ops // 2 if spec.fault_op is None else spec.fault_op
+    if not 0 <= t < spec.steps:
+        raise ConfigError(f"--fault-step must be in 0..{spec.steps - 1}")
+    if not 0 <= j < ops:
+        raise ConfigError(f"--fault-op must be in 0..{ops - 1} (a step of this model has {ops} operators)")
+    return t, j
+
+
+class Arena:
+    """A chain with meritnet deployed, a trainer, a verifier and a 2-of-3 referee committee;
+    each :meth:`dispute` runs one complete dispute in a fresh task."""
+
+    def __init__(self) -> None:
+        self.w3 = connect("eth-tester://")
+        accounts = list(self.w3.eth.accounts)
+        self.owner, self.trainer, self.verifier, self.keeper = accounts[:4]
+        self.net = deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN, committee_threshold=2))
+        for account in accounts[:8]:
+            self.net.token.mint(self.owner, account, 10_000 * TOKEN)
+        ensure_role(self.net, self.trainer, Role.TRAINER, 1_000 * TOKEN)
+        ensure_role(self.net, self.verifier, Role.VERIFIER, 1_000 * TOKEN)
+        ensure_role(self.net, self.owner, Role.AGGREGATOR, TOKEN)
+        self.committee = Committee([Member(a, KeyPair.from_seed(f"referee-{i}".encode())) for i, a in enumerate(accounts[4:7])])
+        self.committee.register(self.net, 10 * TOKEN)
+
+    def dispute(self, spec: SimulationSpec) -> dict[str, Any]:
+        config = TrainConfig(model=spec.model, steps=spec.steps, backend="repops")
+        shards, _ = split_shards(load_digits(), 3, seed=spec.seed)
+        shard = shards[0]
+        base = get_model(spec.model).init(spec.seed)
+        program = program_for(config, base)
+        ops = len(program)
+        fault_step, fault_op = _check(spec, ops)
+        seed = hashlib.sha256(f"simulate-{spec.seed}".encode()).digest()
+
+        began = time.perf_counter()
+        honest, _ = train_claim(base, shard, config, seed)
+        step_seconds = (time.perf_counter() - began) / spec.steps
+        liar = train_claim(base, shard, config, seed, fault=(fault_step, fault_op))[0] if spec.liar != "none" else honest
+        claims = {side: liar if spec.liar == side else honest for side in ("defender", "challenger")}
+
+        net, trainer, verifier = self.net, self.trainer, self.verifier
+        task_id = _create_task(net, self.owner, config, ops)
+        defender = claims["defender"]
+        values = (b"\x01\x55\x12\x20" + hashlib.sha256(defender.root).digest(), defender.root, defender.states[-1], os.urandom(32))
+        net.tasks.commit(trainer, task_id, 1, net.tasks.compute_commitment(*values, trainer, task_id, 1))
+        _advance(net, task_id, self.keeper)
+        net.tasks.reveal(trainer, task_id, 1, *values)
+        _advance(net, task_id, self.keeper)
+
+        sides = (("defender", trainer), ("challenger", verifier))
+        stakes_before = {p: net.registry.slashable_of(a) for p, a in sides}
+        balances_before = {p: net.token.balance_of(a) for p, a in sides}
+        challenger = claims["challenger"]
+        gas = GasLog()
+        net.token.approve(verifier, net.disputes.address, net.disputes.params().bond)
+        try:
+            dispute_id, receipt = net.disputes.open(verifier, task_id, 1, trainer, challenger.root, *challenger.state(0), *challenger.state(spec.steps))
+        except ContractRevert as exc:
+            if exc.name != "DisputeGameNoDisagreement":
+                raise
+            return {"opened": False, "reason": "both runs end in the same state: nothing to dispute", "winner": None, "loser": None,
+                    "moves": 0, "located": None, "gas": None, "referee_seconds": None, "step_seconds": step_seconds}  # fmt: skip
+        gas.open = int(receipt["gasUsed"])
+
+        def player(side: str) -> Player:
+            if spec.silent == side:
+                return Silent(claims[side], "steps")
+            if spec.adaptive and spec.liar == side:
+                return Adaptive(claims[side], honest)
+            return Player(claims[side])
+
+        parties = {Party.DEFENDER: (trainer, player("defender")), Party.CHALLENGER: (verifier, player("challenger"))}
+        referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t))
+        runner = DisputeRunner(net, dispute_id, parties, self.committee, referee, keeper=self.keeper,
+                               pass_time=lambda s: advance_time(self.w3, s), gas=gas)  # fmt: skip
+        d = runner.run()
+        winner = None if d.winner == Party.NONE else d.winner.name.lower()
+        loser = {"defender": "challenger", "challenger": "defender"}.get(winner or "", None if d.cancelled else "defender")
+        return {
+            "opened": True,
+            "dispute_id": dispute_id,
+            "winner": winner,
+            "loser": loser,
+            "moves": d.moves,
+            "expected_moves": expected_moves(spec.steps, ops),
+            "located": {"step": d.step, "op": None if d.op == INITIAL_STATE else d.op} if gas.verdict else None,
+            "planted": {"step": fault_step, "op": fault_op, "by": spec.liar},
+            "ops_per_step": ops,
+            "slashed": d.slashed,
+            "stake": {p: {"before": stakes_before[p], "after": net.registry.slashable_of(a)} for p, a in sides},
+            "balance_change": {p: net.token.balance_of(a) - balances_before[p] for p, a in sides},
+            "rejected_answers": runner.rejected,
+            "gas": {"per_move": gas.moves, "open": gas.open, "respond": gas.respond, "chain_end": gas.chain_end, "verdict": gas.verdict,
+                    "timeout": gas.timeout, "total": gas.total},  # fmt: skip
+            "referee_seconds": gas.referee_seconds if gas.verdict else None,
+            "step_seconds": step_seconds,
+        }
+
+
+def simulate(spec: SimulationSpec) -> dict[str, Any]:
+    """One dispute in a fresh arena."""
+    return Arena().dispute(spec)
+
+
+def _create_task(net: Network, owner: str, config: TrainConfig, ops: int) -> int:
+    task = TaskConfig(
+        model_cid=b"\x01\x55\x12\x20" + b"\x11" * 32, data_cid=b"\x01\x55\x12\x20" + b"\x22" * 32, config_hash=config.config_hash,
+        aggregator=owner, reward_per_round=10 * TOKEN, num_rounds=1, commit_duration=600, reveal_duration=600, score_duration=600,
+        challenge_duration=600, min_stake=TOKEN, no_reveal_penalty=TOKEN, steps_per_round=config.steps, ops_per_step=ops,
+    )  # fmt: skip
+    net.token.approve(owner, net.vault.address, task.budget)
+    task_id, _ = net.tasks.create_task(owner, task)
+    return task_id
+
+
+def _advance(net: Network, task_id: int, caller: str) -> None:
+    rnd = net.tasks.get_round(task_id, net.tasks.get_task(task_id).current_round)
+    now = int(net.w3.eth.get_block("latest")["timestamp"])
+    advance_time(net.w3, max(1, rnd.deadline - now + 1))
+    net.tasks.advance(caller, task_id)

@@ -1,0 +1,77 @@
+"""Training runs as dispute claims: a run's state hashes and, on demand, one step's tape.
+
+A party in a dispute answers from its own run. :func:`train_claim` trains (optionally with a
+planted fault: operator ``j`` of step ``t`` computed wrongly and carried on from), and the
+claim re-runs the training up to a step to record that step's operator tape when the game
+asks for it (steps are milliseconds; a trainer with checkpoints could resume from the nearest
+one instead). :func:`program_for` gives the referee the task's step program, and
+:func:`step_batch` the batch a step draws, from public data alone.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from node.training.data import Dataset
+from node.training.loop import TrainConfig, TrainResult, batch_indices, train
+from verifier.dispute.claims import TraceClaim
+from verifier.dispute.referee import ProgramOp, program_of
+from verifier.repops.ops import RepOps
+from verifier.repops.tape import Tape
+
+__all__ = ["record_step", "train_claim", "program_for", "step_batch"]
+
+Params = dict[str, torch.Tensor]
+
+
+def _verifiable(config: TrainConfig) -> TrainConfig:
+    return config if config.backend == "repops" else TrainConfig(**{**config.__dict__, "backend": "repops"})
+
+
+def record_step(base: Params, shard: Dataset, config: TrainConfig, seed: bytes, step: int, fault: tuple[int, int] | None = None) -> Tape:
+    """Train up to step ``step`` (0-based) and return that step's operator tape."""
+    config = _verifiable(config)
+    if not 0 <= step < config.steps:
+        raise ValueError(f"step {step} is outside 0..{config.steps - 1}")
+    ops = RepOps(fault=fault)
+    box: dict[str, Tape] = {}
+
+    def on_step(loop_step: int, when: str) -> None:
+        if loop_step == step + 1 and when == "start":
+            box["tape"] = ops.start_tape()
+        elif loop_step == step + 1:
+            ops.stop_tape()
+
+    short = TrainConfig(**{**config.__dict__, "steps": step + 1})
+    train(base, shard, short, seed=seed, ops=ops, on_step=on_step)
+    return box["tape"]
+
+
+def train_claim(base: Params, shard: Dataset, config: TrainConfig, seed: bytes, fault: tuple[int, int] | None = None) -> tuple[TraceClaim, TrainResult]:
+    """A full run (faulty at ``fault`` if given) and its claim."""
+    config = _verifiable(config)
+    result = train(base, shard, config, seed=seed, ops=RepOps(fault=fault))
+    claim = TraceClaim(result.state_hashes, lambda t: record_step(base, shard, config, seed, t, fault))
+    return claim, result
+
+
+@functools.lru_cache(maxsize=16)
+def _program(config: TrainConfig, shapes: tuple[tuple[str, tuple[int, ...]], ...], features: int, classes: int) -> tuple[ProgramOp, ...]:
+    base = {name: torch.zeros(shape) for name, shape in shapes}
+    n = config.batch_size
+    dummy = Dataset(torch.zeros(n, features), torch.arange(n) % classes)
+    return tuple(program_of(record_step(base, dummy, config, b"program", 0)))
+
+
+def program_for(config: TrainConfig, base: Params, features: int = 64, classes: int = 10) -> list[ProgramOp]:
+    """The task's step program (one step on zeros, cached per config and shapes)."""
+    shapes = tuple(sorted((k, tuple(v.shape)) for k, v in base.items()))
+    return list(_program(_verifiable(config), shapes, features, classes))
+
+
+def step_batch(shard: Dataset, config: TrainConfig, seed: bytes, step: int) -> dict[str, torch.Tensor]:
+    """The batch step ``step`` (0-based) draws, named as the program's batch inputs."""
+    idx = batch_indices(seed, step + 1, len(shard), config.batch_size)
+    return {"batch.0.x": shard.x[idx], "batch.0.y": shard.y[idx]}

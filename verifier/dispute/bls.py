@@ -1,0 +1,136 @@
+"""BLS signatures on BN254 (alt_bn128), as the RefereeCommittee contract checks them.
+
+Keys live in both groups: ``pk1 = sk * G1`` and ``pk2 = sk * G2``. A message is hashed to G1
+by try-and-increment on keccak256 (``x = keccak(m) mod p``, then ``x + 1`` ... until
+``x^3 + 3`` is a square; ``y = (x^3 + 3)^((p+1)/4)``, computed on chain with the 0x05
+precompile, so both sides find the same point). A signature is ``sk * H(m)`` in G1, and signatures
+and keys aggregate by addition.
+
+The contract sums the signers' registered G1 keys (0x06) into ``apk1`` and is given the
+aggregate G2 key ``apk2``; with ``gamma = keccak(H(m), apk1, apk2, sigma) mod r`` it checks
+one pairing product (0x08):
+
+    e(sigma + gamma * apk1, -G2) * e(H(m) + gamma * G1, apk2) == 1
+
+which holds for all gamma only if ``e(sigma, G2) == e(H(m), apk2)`` and
+``e(apk1, G2) == e(G1, apk2)``: the signature is valid and ``apk2`` is the G2 twin of the
+summed G1 keys. A proof of possession (a signature over the registrant's address and G1 key)
+is required at registration, which stops rogue-key attacks.
+
+Pure functions over py_ecc's optimized_bn128; points cross into Solidity as integer tuples:
+G1 ``(x, y)``, G2 ``((x_imag, x_real), (y_imag, y_real))`` in the precompile's order.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+from py_ecc import optimized_bn128 as bn
+
+__all__ = ["KeyPair", "G1Point", "G2Point", "hash_to_g1", "sign", "aggregate_g1", "aggregate_g2", "g1_to_sol", "g2_to_sol",
+           "pop_message", "verdict_message", "verify", "FIELD", "ORDER"]  # fmt: skip
+
+FIELD = bn.field_modulus
+ORDER = bn.curve_order
+G1Point = tuple[int, int]
+G2Point = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _affine(point: tuple) -> tuple:
+    return bn.normalize(point)
+
+
+def g1_to_sol(point: tuple) -> G1Point:
+    if bn.is_inf(point):
+        return (0, 0)
+    x, y = _affine(point)
+    return (int(x), int(y))
+
+
+def g2_to_sol(point: tuple) -> G2Point:
+    x, y = _affine(point)
+    return ((int(x.coeffs[1]), int(x.coeffs[0])), (int(y.coeffs[1]), int(y.coeffs[0])))
+
+
+def hash_to_g1(message: bytes) -> tuple:
+    """Try-and-increment onto y^2 = x^3 + 3; the contract computes the same point."""
+    x = int.from_bytes(keccak(message), "big") % FIELD
+    while True:
+        rhs = (pow(x, 3, FIELD) + 3) % FIELD
+        y = pow(rhs, (FIELD + 1) // 4, FIELD)
+        if y * y % FIELD == rhs:
+            return (bn.FQ(x), bn.FQ(y), bn.FQ.one())
+        x = (x + 1) % FIELD
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    secret: int
+
+    @classmethod
+    def generate(cls) -> KeyPair:
+        return cls(secrets.randbelow(ORDER - 1) + 1)
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> KeyPair:
+        """A deterministic key (tests and the demo); never for real referees."""
+        return cls(int.from_bytes(keccak(b"meritnet-bls" + seed), "big") % (ORDER - 1) + 1)
+
+    @property
+    def pk1(self) -> tuple:
+        return bn.multiply(bn.G1, self.secret)
+
+    @property
+    def pk2(self) -> tuple:
+        return bn.multiply(bn.G2, self.secret)
+
+    def sign(self, message: bytes) -> tuple:
+        return sign(self.secret, message)
+
+    def proof_of_possession(self, account: str) -> tuple:
+        return self.sign(pop_message(account, g1_to_sol(self.pk1)))
+
+
+def sign(secret: int, message: bytes) -> tuple:
+    return bn.multiply(hash_to_g1(message), secret)
+
+
+def aggregate_g1(points: Iterable[tuple]) -> tuple:
+    total = bn.Z1
+    for p in points:
+        total = bn.add(total, p)
+    return total
+
+
+def aggregate_g2(points: Iterable[tuple]) -> tuple:
+    total = bn.Z2
+    for p in points:
+        total = bn.add(total, p)
+    return total
+
+
+def pop_message(account: str, pk1: G1Point) -> bytes:
+    """What a referee signs to prove it holds the key it registers (bound to its address)."""
+    return encode(["string", "address", "uint256", "uint256"], ["meritnet-referee-pop", to_checksum_address(account), *pk1])
+
+
+def verdict_message(chain_id: int, game: str, dispute_id: int, op_index: int, output_hash: bytes) -> bytes:
+    """``abi.encode(chainId, game, disputeId, opIndex, outputHash)``: what a committee signs."""
+    return encode(["uint256", "address", "uint256", "uint32", "bytes32"], [chain_id, to_checksum_address(game), dispute_id, op_index, output_hash])
+
+
+def verify(message: bytes, sigma: tuple, apk1: tuple, apk2: tuple) -> bool:
+    """The contract's check, off chain (slow: two pairings; tests and diagnostics only)."""
+    h = hash_to_g1(message)
+    return bn.pairing(bn.G2, sigma) == bn.pairing(apk2, h) and bn.pairing(bn.G2, apk1) == bn.pairing(apk2, bn.G1)
+
+
+def signer_bitmap(indices: Sequence[int]) -> int:
+    bitmap = 0
+    for i in indices:
+        bitmap |= 1 << i
+    return bitmap

@@ -1,0 +1,105 @@
+"""The referee's check: recompute one disputed operator from inputs proven against agreed hashes.
+
+After both bisection phases, step ``t`` and operator ``j`` are located: the parties agree on
+``S_t`` and on ``c_j`` of the step's prefix chain and disagree on ``c_(j+1)``. The referee
+
+1. takes the operator's name, attributes and input sources from the task's *program* (the
+   structure of one step, the same for every step and every value; never from a party);
+2. accepts a party's list of earlier output hashes ``h_0 .. h_(j-1)`` only if it chains from
+   ``S_t`` to the agreed ``c_j`` (so the list is the agreed one);
+3. checks each supplied input against its agreed hash: ``op:k`` inputs against ``h_k``,
+   ``param.*`` / ``buffer.*`` inputs against the step's start state (whose state hash must be
+   ``S_t``), batch inputs against the batch the task's data and seed define;
+4. recomputes the one operator with RepOps and returns its output hash.
+
+Evidence from a lying party fails one of these checks (:class:`EvidenceRejected` says which);
+the honest party's evidence always passes. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from verifier.errors import MeritnetError
+from verifier.repops.canonical import full_state, state_hash, tensor_hash
+from verifier.repops.tape import Tape, prefix_chain, replay_hash
+
+__all__ = ["ProgramOp", "Evidence", "EvidenceRejected", "program_of", "decide", "initial_state_hash"]
+
+
+class EvidenceRejected(MeritnetError):
+    """A party's evidence for the disputed operator does not check out."""
+
+
+@dataclass(frozen=True)
+class ProgramOp:
+    """One operator of a step's program: what it computes and where its inputs come from."""
+
+    name: str
+    attrs: dict[str, Any]
+    sources: tuple[str, ...]
+
+
+def program_of(tape: Tape) -> list[ProgramOp]:
+    """The program of a step, from any recorded step of the same task (values do not matter)."""
+    ops = [ProgramOp(e.name, _step_free(e.name, e.attrs), tuple(e.sources)) for e in tape.entries]
+    unresolved = [i for i, op in enumerate(ops) if "?" in op.sources]
+    if unresolved:
+        raise ValueError(f"operators {unresolved} take inputs no operator or state produced: the model is not disputable")
+    return ops
+
+
+def _step_free(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if not (name == "state" and k == "step")}
+
+
+@dataclass
+class Evidence:
+    """What a party hands the referee for operator ``j`` of step ``t``."""
+
+    prefix: Sequence[bytes]  # h_0 .. h_(j-1)
+    inputs: Sequence[torch.Tensor]
+    start_state: Mapping[str, torch.Tensor] | None = field(default=None, repr=False)  # full state S_t, if an input needs it
+
+
+def decide(program: Sequence[ProgramOp], step: int, op: int, start_hash: bytes, agreed: bytes, evidence: Evidence,
+           batch: Callable[[], Mapping[str, torch.Tensor]]) -> bytes:  # fmt: skip
+    """The correct output hash of operator ``op`` of step ``step`` (0-based: S_step -> S_step+1).
+
+    ``batch()`` gives the step's batch from public data; it is called only when the operator
+    reads the batch."""
+    if not 0 <= op < len(program):
+        raise EvidenceRejected(f"operator {op} is outside the program of {len(program)} operators")
+    spec = program[op]
+    if len(evidence.prefix) != op or prefix_chain(start_hash, evidence.prefix)[-1] != agreed:
+        raise EvidenceRejected("the earlier output hashes do not chain to the agreed value")
+    if len(evidence.inputs) != len(spec.sources):
+        raise EvidenceRejected(f"{spec.name} takes {len(spec.sources)} inputs, got {len(evidence.inputs)}")
+    for i, (source, tensor) in enumerate(zip(spec.sources, evidence.inputs, strict=True)):
+        if tensor_hash(tensor) != _expected_hash(source, evidence, start_hash, batch):
+            raise EvidenceRejected(f"input {i} of {spec.name} ({source}) does not match its agreed hash")
+    attrs = dict(spec.attrs, step=step + 1) if spec.name == "state" else spec.attrs
+    return replay_hash(spec.name, [t.detach().cpu() for t in evidence.inputs], attrs)
+
+
+def _expected_hash(source: str, evidence: Evidence, start_hash: bytes, batch: Callable[[], Mapping[str, torch.Tensor]]) -> bytes:
+    kind, _, name = source.partition(":")
+    if kind == "op":
+        return evidence.prefix[int(name)]
+    if name.startswith("batch."):
+        return tensor_hash(batch()[name])
+    state = evidence.start_state
+    if state is None or state_hash(state) != start_hash:
+        raise EvidenceRejected("the start state is missing or does not hash to the agreed S_t")
+    group, _, key = name.partition(".")
+    return tensor_hash(state[key if group == "param" else f"opt.momentum.{key}"])
+
+
+def initial_state_hash(base: Mapping[str, torch.Tensor]) -> bytes:
+    """S_0 of a round: the base model, zero momentum, step 0 (what the committee decides when
+    the parties disagree on S_0 itself)."""
+    return state_hash(full_state(dict(base), {k: torch.zeros_like(v) for k, v in base.items()}, 0))
