@@ -16,10 +16,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from web3 import Web3
+from web3.types import TxReceipt
+
 from node.chain.contracts import Role, TaskConfig
 from node.chain.deploy import DeployParams, Network, deploy
 from node.chain.disputes import INITIAL_STATE, Party
 from node.chain.provider import advance_time, connect
+from node.chain.transactor import Sender
 from node.errors import ConfigError, ContractRevert
 from node.roles.common import ensure_role
 from node.roles.dispute import DisputeRunner, GasLog
@@ -29,9 +33,10 @@ from node.training.data import load_digits, split_shards
 from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.dispute.bls import KeyPair
-from verifier.dispute.game import Adaptive, Player, Silent, expected_moves
+from verifier.dispute.claims import TraceClaim
+from verifier.dispute.game import Adaptive, Player, Referee, Silent, expected_moves
 
-__all__ = ["SimulationSpec", "Arena", "simulate"]
+__all__ = ["SimulationSpec", "Case", "Arena", "simulate"]
 
 TOKEN = 10**18
 Role_ = Literal["defender", "challenger"]
@@ -61,74 +66,105 @@ def _check(spec: SimulationSpec, ops: int) -> tuple[int, int]:
     return t, j
 
 
+@dataclass
+class Case:
+    """One disputed round: both runs, the task, and what the referee needs."""
+
+    spec: SimulationSpec
+    task_id: int
+    claims: dict[str, TraceClaim]
+    honest: TraceClaim
+    referee: Referee
+    fault: tuple[int, int]
+    ops: int
+    step_seconds: float
+
+
 class Arena:
     """A chain with meritnet deployed, a trainer, a verifier and a 2-of-3 referee committee;
-    each :meth:`dispute` runs one complete dispute in a fresh task."""
+    each :meth:`dispute` runs one complete dispute in a fresh task. ``w3`` defaults to a new
+    in-process chain; any devnet with 8 unlocked accounts works (anvil)."""
 
-    def __init__(self) -> None:
-        self.w3 = connect("eth-tester://")
+    def __init__(self, w3: Web3 | None = None) -> None:
+        self.w3 = w3 or connect("eth-tester://")
         accounts = list(self.w3.eth.accounts)
         self.owner, self.trainer, self.verifier, self.keeper = accounts[:4]
+        self.referees = accounts[4:7]
+        self.outsider = accounts[7]
         self.net = deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN, committee_threshold=2))
         for account in accounts[:8]:
             self.net.token.mint(self.owner, account, 10_000 * TOKEN)
         ensure_role(self.net, self.trainer, Role.TRAINER, 1_000 * TOKEN)
         ensure_role(self.net, self.verifier, Role.VERIFIER, 1_000 * TOKEN)
         ensure_role(self.net, self.owner, Role.AGGREGATOR, TOKEN)
-        self.committee = Committee([Member(a, KeyPair.from_seed(f"referee-{i}".encode())) for i, a in enumerate(accounts[4:7])])
+        self.committee = Committee([Member(a, KeyPair.from_seed(f"referee-{i}".encode())) for i, a in enumerate(self.referees)])
         self.committee.register(self.net, 10 * TOKEN)
 
-    def dispute(self, spec: SimulationSpec) -> dict[str, Any]:
+    def prepare(self, spec: SimulationSpec) -> Case:
+        """Train both runs; create a verifiable task whose round 1 has the defender's submission
+        revealed and is in its Score phase."""
         config = TrainConfig(model=spec.model, steps=spec.steps, backend="repops")
-        shards, _ = split_shards(load_digits(), 3, seed=spec.seed)
-        shard = shards[0]
+        shard = split_shards(load_digits(), 3, seed=spec.seed)[0][0]
         base = get_model(spec.model).init(spec.seed)
         program = program_for(config, base)
-        ops = len(program)
-        fault_step, fault_op = _check(spec, ops)
+        fault = _check(spec, len(program))
         seed = hashlib.sha256(f"simulate-{spec.seed}".encode()).digest()
-
         began = time.perf_counter()
         honest, _ = train_claim(base, shard, config, seed)
         step_seconds = (time.perf_counter() - began) / spec.steps
-        liar = train_claim(base, shard, config, seed, fault=(fault_step, fault_op))[0] if spec.liar != "none" else honest
+        liar = train_claim(base, shard, config, seed, fault=fault)[0] if spec.liar != "none" else honest
         claims = {side: liar if spec.liar == side else honest for side in ("defender", "challenger")}
 
-        net, trainer, verifier = self.net, self.trainer, self.verifier
-        task_id = _create_task(net, self.owner, config, ops)
+        net, trainer = self.net, self.trainer
+        task_id = _create_task(net, self.owner, config, len(program))
         defender = claims["defender"]
         values = (b"\x01\x55\x12\x20" + hashlib.sha256(defender.root).digest(), defender.root, defender.states[-1], os.urandom(32))
         net.tasks.commit(trainer, task_id, 1, net.tasks.compute_commitment(*values, trainer, task_id, 1))
         _advance(net, task_id, self.keeper)
         net.tasks.reveal(trainer, task_id, 1, *values)
         _advance(net, task_id, self.keeper)
+        referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t))
+        return Case(spec, task_id, claims, honest, referee, fault, len(program), step_seconds)
 
-        sides = (("defender", trainer), ("challenger", verifier))
+    def open(self, case: Case) -> tuple[int, TxReceipt]:
+        challenger = case.claims["challenger"]
+        self.net.token.approve(self.verifier, self.net.disputes.address, self.net.disputes.params().bond)
+        k = case.spec.steps
+        return self.net.disputes.open(self.verifier, case.task_id, 1, self.trainer, challenger.root, *challenger.state(0), *challenger.state(k))
+
+    def players(self, case: Case) -> dict[Party, tuple[Sender, Player]]:
+        spec = case.spec
+
+        def player(side: str) -> Player:
+            if spec.silent == side:
+                return Silent(case.claims[side], "steps")
+            if spec.adaptive and spec.liar == side:
+                return Adaptive(case.claims[side], case.honest)
+            return Player(case.claims[side])
+
+        return {Party.DEFENDER: (self.trainer, player("defender")), Party.CHALLENGER: (self.verifier, player("challenger"))}
+
+    def runner(self, case: Case, dispute_id: int, gas: GasLog | None = None) -> DisputeRunner:
+        return DisputeRunner(self.net, dispute_id, self.players(case), self.committee, case.referee, keeper=self.keeper,
+                             pass_time=lambda s: advance_time(self.w3, s), gas=gas)  # fmt: skip
+
+    def dispute(self, spec: SimulationSpec) -> dict[str, Any]:
+        """Prepare, open and play one dispute to its end; the report ``meritnet dispute simulate`` prints."""
+        case = self.prepare(spec)
+        net = self.net
+        sides = (("defender", self.trainer), ("challenger", self.verifier))
         stakes_before = {p: net.registry.slashable_of(a) for p, a in sides}
         balances_before = {p: net.token.balance_of(a) for p, a in sides}
-        challenger = claims["challenger"]
         gas = GasLog()
-        net.token.approve(verifier, net.disputes.address, net.disputes.params().bond)
         try:
-            dispute_id, receipt = net.disputes.open(verifier, task_id, 1, trainer, challenger.root, *challenger.state(0), *challenger.state(spec.steps))
+            dispute_id, receipt = self.open(case)
         except ContractRevert as exc:
             if exc.name != "DisputeGameNoDisagreement":
                 raise
             return {"opened": False, "reason": "both runs end in the same state: nothing to dispute", "winner": None, "loser": None,
-                    "moves": 0, "located": None, "gas": None, "referee_seconds": None, "step_seconds": step_seconds}  # fmt: skip
+                    "moves": 0, "located": None, "gas": None, "referee_seconds": None, "step_seconds": case.step_seconds}  # fmt: skip
         gas.open = int(receipt["gasUsed"])
-
-        def player(side: str) -> Player:
-            if spec.silent == side:
-                return Silent(claims[side], "steps")
-            if spec.adaptive and spec.liar == side:
-                return Adaptive(claims[side], honest)
-            return Player(claims[side])
-
-        parties = {Party.DEFENDER: (trainer, player("defender")), Party.CHALLENGER: (verifier, player("challenger"))}
-        referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t))
-        runner = DisputeRunner(net, dispute_id, parties, self.committee, referee, keeper=self.keeper,
-                               pass_time=lambda s: advance_time(self.w3, s), gas=gas)  # fmt: skip
+        runner = self.runner(case, dispute_id, gas)
         d = runner.run()
         winner = None if d.winner == Party.NONE else d.winner.name.lower()
         loser = {"defender": "challenger", "challenger": "defender"}.get(winner or "", None if d.cancelled else "defender")
@@ -138,10 +174,10 @@ class Arena:
             "winner": winner,
             "loser": loser,
             "moves": d.moves,
-            "expected_moves": expected_moves(spec.steps, ops),
+            "expected_moves": expected_moves(spec.steps, case.ops),
             "located": {"step": d.step, "op": None if d.op == INITIAL_STATE else d.op} if gas.verdict else None,
-            "planted": {"step": fault_step, "op": fault_op, "by": spec.liar},
-            "ops_per_step": ops,
+            "planted": {"step": case.fault[0], "op": case.fault[1], "by": spec.liar},
+            "ops_per_step": case.ops,
             "slashed": d.slashed,
             "stake": {p: {"before": stakes_before[p], "after": net.registry.slashable_of(a)} for p, a in sides},
             "balance_change": {p: net.token.balance_of(a) - balances_before[p] for p, a in sides},
@@ -149,7 +185,7 @@ class Arena:
             "gas": {"per_move": gas.moves, "open": gas.open, "respond": gas.respond, "chain_end": gas.chain_end, "verdict": gas.verdict,
                     "timeout": gas.timeout, "total": gas.total},  # fmt: skip
             "referee_seconds": gas.referee_seconds if gas.verdict else None,
-            "step_seconds": step_seconds,
+            "step_seconds": case.step_seconds,
         }
 
 

@@ -71,7 +71,7 @@ class DisputeRunner:
         """One round of answers; False when someone stayed silent."""
         if d.stage == Stage.AWAIT_DEFENDER:
             sender, player = self.parties[Party.DEFENDER]
-            first, last = player.state(0), player.state(d.steps)
+            first, last = player.anchor(0), player.anchor(d.steps)
             if first is None or last is None:
                 return False
             self.gas.respond += self._gas(self.net.disputes.respond(sender, d.dispute_id, *first, *last))

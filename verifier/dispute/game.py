@@ -44,6 +44,10 @@ class Player:
     def state(self, index: int) -> tuple[bytes, list[bytes]] | None:
         return self.claim.state(index)
 
+    def anchor(self, index: int) -> tuple[bytes, list[bytes]] | None:
+        """S_0 or S_K with its proof, when opening or answering a dispute."""
+        return self.claim.state(index)
+
     def chain_end(self, step: int) -> bytes | None:
         return self.claim.chain(step)[-2]
 
@@ -72,6 +76,9 @@ class Silent(Player):
 
     def state(self, index: int) -> tuple[bytes, list[bytes]] | None:
         return super().state(index) if self._live("steps") else None
+
+    def anchor(self, index: int) -> tuple[bytes, list[bytes]] | None:
+        return super().anchor(index) if self._live("respond") else None
 
     def chain_end(self, step: int) -> bytes | None:
         return super().chain_end(step) if self._live("chain_end") else None
@@ -142,6 +149,10 @@ def play(defender: Player, challenger: Player, ops: int, referee: Referee, *, de
     k = challenger.claim.steps
     rejected = 0
 
+    def anchored(side: Side, index: int) -> bytes | None:
+        answer = players[side].anchor(index)
+        return answer[0] if answer is not None and verify_trace_proof(answer[0], index, answer[1], roots[side]) else None
+
     def proven(side: Side, index: int) -> bytes | None:
         nonlocal rejected
         player = players[side]
@@ -164,10 +175,10 @@ def play(defender: Player, challenger: Player, ops: int, referee: Referee, *, de
         loser: Side = "challenger" if len(missing) == 2 else missing[0]
         return Outcome(_other(loser), loser, moves, reason=f"{loser} silent at {stage}", rejected_answers=rejected)
 
-    c_s0, c_sk = proven("challenger", 0), proven("challenger", k)
-    if c_s0 is None or c_sk is None or c_sk == defender_final:
-        raise ValueError("the challenger cannot open this dispute")
-    d_s0, d_sk = proven("defender", 0), proven("defender", k)
+    c_s0, c_sk = challenger.claim.states[0], challenger.claim.states[k]  # the challenger opened with these
+    if c_sk == defender_final:
+        raise ValueError("the challenger cannot open this dispute: the final states agree")
+    d_s0, d_sk = anchored("defender", 0), anchored("defender", k)
     if d_s0 is None or d_sk is None:
         return Outcome("challenger", "defender", 0, reason="defender silent at respond")
     if d_s0 != c_s0:

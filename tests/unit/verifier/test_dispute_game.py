@@ -1,0 +1,177 @@
+"""The dispute game's rules (the off-chain reference of DisputeGame.sol) with real RepOps traces.
+
+Every liar here really computed one operator wrongly and carried on; the honest party is the
+same run without the fault. The referee decides from evidence checked against agreed hashes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import random
+
+import pytest
+import torch
+
+from node.roles.referee import NoValidEvidence, make_referee
+from node.training.claims import program_for, step_batch, train_claim
+from node.training.data import load_digits, split_shards
+from node.training.loop import TrainConfig
+from node.training.models import get_model
+from verifier.dispute.claims import TraceClaim
+from verifier.dispute.game import INITIAL_STATE, Adaptive, Player, Silent, expected_moves, play
+from verifier.dispute.referee import Evidence, EvidenceRejected, decide
+
+SHARD = split_shards(load_digits(), 3)[0][0]
+BASE = get_model("mlp").init(0)
+SEED = hashlib.sha256(b"dispute-tests").digest()
+LOSS_OP = 7  # cross_entropy_sum: its output feeds nothing, so a fault there changes no state
+
+
+def config(k: int) -> TrainConfig:
+    return TrainConfig(steps=k, backend="repops")
+
+
+PROGRAM = program_for(config(1), BASE)
+M = len(PROGRAM)
+
+
+@functools.lru_cache(maxsize=None)
+def honest(k: int) -> TraceClaim:
+    return train_claim(BASE, SHARD, config(k), SEED)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def faulty(k: int, t: int, j: int) -> TraceClaim:
+    return train_claim(BASE, SHARD, config(k), SEED, fault=(t, j))[0]
+
+
+def referee(k: int):  # noqa: ANN201
+    return make_referee(PROGRAM, BASE, lambda t: step_batch(SHARD, config(k), SEED, t))
+
+
+def test_the_program_is_fully_resolved_and_ends_with_the_state_operator() -> None:
+    assert M == 26 and PROGRAM[-1].name == "state" and PROGRAM[LOSS_OP].name == "cross_entropy_sum"
+    assert all("?" not in op.sources for op in PROGRAM)
+    assert expected_moves(1, M) == 5 and expected_moves(100, M) == 7 + 5
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 8, 100])
+def test_a_lying_defender_is_located_exactly_and_loses(k: int) -> None:
+    for t in sorted({0, k // 2, k - 1}):
+        for j in (0, M // 2, M - 1):
+            liar = faulty(k, t, j)
+            assert liar.states[t] == honest(k).states[t] and liar.states[t + 1] != honest(k).states[t + 1]
+            out = play(Player(liar), Player(honest(k)), M, referee(k), defender_final=liar.states[-1])
+            assert (out.winner, out.loser, out.step, out.op) == ("challenger", "defender", t, j), (k, t, j, out)
+            assert out.moves == expected_moves(k, M)
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_a_false_accusation_loses_and_the_honest_defender_wins(k: int) -> None:
+    t, j = k - 1, 3
+    out = play(Player(honest(k)), Player(faulty(k, t, j)), M, referee(k), defender_final=honest(k).states[-1])
+    assert (out.winner, out.loser, out.step, out.op) == ("defender", "challenger", t, j)
+
+
+def test_an_adaptive_liar_answering_from_the_honest_trace_is_still_caught() -> None:
+    k, t, j = 8, 2, 13
+    out = play(Adaptive(faulty(k, t, j), honest(k)), Player(honest(k)), M, referee(k), defender_final=faulty(k, t, j).states[-1])
+    assert (out.winner, out.loser, out.step) == ("challenger", "defender", t)
+    assert out.rejected_answers > 0  # its borrowed answers failed their proofs in phase 1
+    # In phase 2 it copied the honest chain, which only pushes the dispute to the state operator.
+    assert out.op == M - 1
+
+
+@pytest.mark.parametrize("side", ["defender", "challenger"])
+def test_a_silent_party_loses(side: str) -> None:
+    k = 8
+    liar, good = faulty(k, 5, 2), honest(k)
+    d, c = (Silent(liar, "ops"), Player(good)) if side == "defender" else (Player(liar), Silent(good, "steps"))
+    out = play(d, c, M, referee(k), defender_final=liar.states[-1])
+    assert out.loser == side and out.reason.startswith(f"{side} silent")
+
+
+def test_disagreeing_on_s0_is_decided_by_the_committee() -> None:
+    other_base = get_model("mlp").init(1)
+    liar = train_claim(other_base, SHARD, config(3), SEED)[0]
+    out = play(Player(liar), Player(honest(3)), M, referee(3), defender_final=liar.states[-1])
+    assert (out.winner, out.op, out.moves) == ("challenger", INITIAL_STATE, 0)
+
+
+def test_a_fault_that_changes_no_state_leaves_nothing_to_dispute() -> None:
+    liar = faulty(4, 1, LOSS_OP)
+    assert liar.states == honest(4).states
+    with pytest.raises(ValueError, match="cannot open"):
+        play(Player(honest(4)), Player(liar), M, referee(4), defender_final=honest(4).states[-1])
+
+
+def test_200_randomized_trials_the_honest_party_never_loses() -> None:
+    rng = random.Random(2026)
+    for trial in range(200):
+        k = rng.randint(1, 12)
+        t = rng.randrange(k)
+        j = rng.choice([i for i in range(M) if i != LOSS_OP])
+        liar_side = rng.choice(["defender", "challenger"])
+        liar = faulty(k, t, j)
+        liar_player = Adaptive(liar, honest(k)) if rng.random() < 0.25 else Player(liar)
+        d, c = (liar_player, Player(honest(k))) if liar_side == "defender" else (Player(honest(k)), liar_player)
+        out = play(d, c, M, referee(k), defender_final=d.claim.states[-1])
+        assert out.loser == liar_side and out.winner != liar_side, (trial, k, t, j, liar_side, out)
+        assert out.step == t and out.moves == expected_moves(k, M)
+        if not isinstance(liar_player, Adaptive):
+            assert out.op == j
+
+
+# -- the referee's checks ------------------------------------------------------------------
+
+
+def _located(k: int, t: int, j: int) -> tuple[bytes, bytes]:
+    chain = honest(k).chain(t)
+    return honest(k).states[t], chain[j]
+
+
+def test_the_referee_recomputes_the_honest_output_hash() -> None:
+    k, t = 3, 1
+    chain = honest(k).chain(t)
+    tape = honest(k).tape(t)
+    for j in range(M):
+        start, agreed = _located(k, t, j)
+        correct = decide(PROGRAM, t, j, start, agreed, honest(k).evidence(t, j), lambda: step_batch(SHARD, config(k), SEED, t))
+        assert correct == tape.entries[j].output_hash
+        assert hashlib.sha256(chain[j] + correct).digest() == chain[j + 1]
+
+
+def test_the_referee_rejects_tampered_inputs_wrong_prefixes_and_a_fake_start_state() -> None:
+    k, t = 3, 1
+    batch = lambda: step_batch(SHARD, config(k), SEED, t)  # noqa: E731
+    j = next(i for i, op in enumerate(PROGRAM) if op.name == "matmul" and op.sources[0].startswith("op:"))
+    start, agreed = _located(k, t, j)
+    good = honest(k).evidence(t, j)
+    flipped = good.inputs[0].clone()
+    flipped.view(-1).view(torch.int32)[0] ^= 1  # one bit
+    with pytest.raises(EvidenceRejected, match="does not match its agreed hash"):
+        decide(PROGRAM, t, j, start, agreed, Evidence(good.prefix, [flipped, *good.inputs[1:]]), batch)
+    with pytest.raises(EvidenceRejected, match="do not chain"):
+        decide(PROGRAM, t, j, start, agreed, Evidence([b"\x00" * 32, *good.prefix[1:]], good.inputs), batch)
+    p = next(i for i, op in enumerate(PROGRAM) if op.sources[0].startswith("ext:param."))
+    start, agreed = _located(k, t, p)
+    ev = honest(k).evidence(t, p)
+    fake_state = {name: v.clone() + 1 if v.is_floating_point() else v for name, v in ev.start_state.items()}  # type: ignore[union-attr]
+    with pytest.raises(EvidenceRejected, match="start state"):
+        decide(PROGRAM, t, p, start, agreed, Evidence(ev.prefix, [fake_state["fc1.weight"]], fake_state), batch)
+    # A batch input that is not the batch the task's data and seed define:
+    b = next(i for i, op in enumerate(PROGRAM) if any(s.startswith("ext:batch.") for s in op.sources))
+    start, agreed = _located(k, t, b)
+    ev = honest(k).evidence(t, b)
+    wrong_batch = [x + 1 if s.startswith("ext:batch.") else x for s, x in zip(PROGRAM[b].sources, ev.inputs, strict=True)]
+    with pytest.raises(EvidenceRejected, match="batch"):
+        decide(PROGRAM, t, b, start, agreed, Evidence(ev.prefix, wrong_batch, ev.start_state), batch)
+
+
+def test_with_no_valid_evidence_the_referee_refuses_to_decide() -> None:
+    k, t, j = 3, 1, 4
+    start, agreed = _located(k, t, j)
+    liar_ev = faulty(k, 0, 2).evidence(t, j)  # a run that went wrong before this step
+    with pytest.raises(NoValidEvidence):
+        referee(k)(t, j, start, agreed, [liar_ev, None])
