@@ -83,15 +83,16 @@ class Case:
 class Arena:
     """A chain with meritnet deployed, a trainer, a verifier and a 2-of-3 referee committee;
     each :meth:`dispute` runs one complete dispute in a fresh task. ``w3`` defaults to a new
-    in-process chain; any devnet with 8 unlocked accounts works (anvil)."""
+    in-process chain; any devnet with 8 unlocked accounts works (anvil), and ``net`` may be an
+    existing deployment made by its first account."""
 
-    def __init__(self, w3: Web3 | None = None) -> None:
+    def __init__(self, w3: Web3 | None = None, net: Network | None = None) -> None:
         self.w3 = w3 or connect("eth-tester://")
         accounts = list(self.w3.eth.accounts)
         self.owner, self.trainer, self.verifier, self.keeper = accounts[:4]
         self.referees = accounts[4:7]
         self.outsider = accounts[7]
-        self.net = deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN, committee_threshold=2))
+        self.net = net or deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN, committee_threshold=2))
         for account in accounts[:8]:
             self.net.token.mint(self.owner, account, 10_000 * TOKEN)
         ensure_role(self.net, self.trainer, Role.TRAINER, 1_000 * TOKEN)

@@ -40,7 +40,7 @@ def test_deploy_json_on_the_in_process_chain() -> None:
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["created"] is True and info["record"] is None
-    assert set(info["contracts"]) == {"MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle"}
+    assert set(info["contracts"]) == {"MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle", "RefereeCommittee", "DisputeGame"}
 
 
 @pytest.mark.parametrize(
@@ -178,6 +178,38 @@ def test_reputation_commands_on_a_devnet(tmp_path: Path, anvil_url: str) -> None
     assert json.loads(script.stdout)["root"] == json.loads(second.stdout)["root"]
     both = meritnet("reputation", "--rpc", anvil_url, env=env)
     assert both.returncode == 1 and "exactly one of --ego" in both.stderr
+
+
+def test_dispute_simulate_reports_the_located_fault_and_the_gas() -> None:
+    result = meritnet("dispute", "simulate", "--steps", "3", "--fault-step", "2", "--fault-op", "4", "--liar", "defender", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["winner"], out["loser"], out["located"]) == ("challenger", "defender", {"step": 2, "op": 4})
+    assert out["moves"] == out["expected_moves"] == 2 + 5
+    assert len(out["gas"]["per_move"]) == out["moves"] and out["gas"]["total"] > out["gas"]["verdict"] > 0
+    assert 0 < out["referee_seconds"] and 0 < out["step_seconds"]
+    bad = meritnet("dispute", "simulate", "--steps", "3", "--fault-step", "3")
+    assert bad.returncode == 1 and "--fault-step must be in 0..2" in bad.stderr
+
+
+@pytest.mark.devnet
+def test_dispute_list_and_show_on_a_devnet(tmp_path: Path, anvil_url: str) -> None:
+    from node.dispute_sim import Arena, SimulationSpec
+
+    env = {"MERITNET_DEPLOYMENTS": str(tmp_path / "deployments")}
+    assert meritnet("deploy", "--rpc", anvil_url, "--force", "--json", env=env).returncode == 0
+    w3 = connect(anvil_url)
+    arena = Arena(w3, load_deployment(w3, tmp_path / "deployments"))
+    out = arena.dispute(SimulationSpec(steps=4, fault_step=1, fault_op=20, liar="defender"))
+    listed = json.loads(meritnet("dispute", "list", "--rpc", anvil_url, "--json", env=env).stdout)
+    assert [(d["dispute_id"], d["stage"], d["winner"]) for d in listed] == [(out["dispute_id"], "resolved", "challenger")]
+    shown = meritnet("dispute", "show", str(out["dispute_id"]), "--rpc", anvil_url, "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["located"] == {"step": 1, "op": 20} and len(data["move_log"]) == data["moves"] == out["moves"]
+    assert data["slashed"] == out["slashed"] > 0
+    missing = meritnet("dispute", "show", "99", "--rpc", anvil_url, env=env)
+    assert missing.returncode == 1 and "no dispute 99" in missing.stderr
 
 
 @pytest.mark.devnet

@@ -79,21 +79,25 @@ def decide(program: Sequence[ProgramOp], step: int, op: int, start_hash: bytes, 
         raise EvidenceRejected("the earlier output hashes do not chain to the agreed value")
     if len(evidence.inputs) != len(spec.sources):
         raise EvidenceRejected(f"{spec.name} takes {len(spec.sources)} inputs, got {len(evidence.inputs)}")
+    checked: dict[str, bool] = {}
     for i, (source, tensor) in enumerate(zip(spec.sources, evidence.inputs, strict=True)):
-        if tensor_hash(tensor) != _expected_hash(source, evidence, start_hash, batch):
+        if tensor_hash(tensor) != _expected_hash(source, evidence, start_hash, batch, checked):
             raise EvidenceRejected(f"input {i} of {spec.name} ({source}) does not match its agreed hash")
     attrs = dict(spec.attrs, step=step + 1) if spec.name == "state" else spec.attrs
     return replay_hash(spec.name, [t.detach().cpu() for t in evidence.inputs], attrs)
 
 
-def _expected_hash(source: str, evidence: Evidence, start_hash: bytes, batch: Callable[[], Mapping[str, torch.Tensor]]) -> bytes:
+def _expected_hash(source: str, evidence: Evidence, start_hash: bytes, batch: Callable[[], Mapping[str, torch.Tensor]],
+                   checked: dict[str, bool]) -> bytes:  # fmt: skip
     kind, _, name = source.partition(":")
     if kind == "op":
         return evidence.prefix[int(name)]
     if name.startswith("batch."):
         return tensor_hash(batch()[name])
     state = evidence.start_state
-    if state is None or state_hash(state) != start_hash:
+    if "state" not in checked:
+        checked["state"] = state is not None and state_hash(state) == start_hash
+    if not checked["state"] or state is None:
         raise EvidenceRejected("the start state is missing or does not hash to the agreed S_t")
     group, _, key = name.partition(".")
     return tensor_hash(state[key if group == "param" else f"opt.momentum.{key}"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -42,27 +43,48 @@ def _chunk(data: bytes) -> bytes:
     return struct.pack("<Q", len(data)) + data
 
 
+def _header(name: str, t: torch.Tensor, size: int) -> bytes:
+    try:
+        tag = DTYPE_TAGS[t.dtype]
+    except KeyError:
+        raise ValueError(f"{name}: dtype {t.dtype} has no canonical tag") from None
+    return _chunk(name.encode()) + _chunk(tag) + _chunk(struct.pack(f"<{t.dim()}Q", *t.shape)) + struct.pack("<Q", size)
+
+
 def canonical_bytes(tensors: Mapping[str, torch.Tensor]) -> bytes:
     out = bytearray()
     for name in sorted(tensors):
-        t = tensors[name]
-        try:
-            tag = DTYPE_TAGS[t.dtype]
-        except KeyError:
-            raise ValueError(f"{name}: dtype {t.dtype} has no canonical tag") from None
-        out += _chunk(name.encode()) + _chunk(tag) + _chunk(struct.pack(f"<{t.dim()}Q", *t.shape)) + _chunk(_tensor_bytes(t))
+        data = _tensor_bytes(tensors[name])
+        out += _header(name, tensors[name], len(data)) + data
     return bytes(out)
+
+
+def _hash_into(h: "hashlib._Hash", name: str, t: torch.Tensor) -> None:
+    """Feed ``canonical_bytes({name: t})`` to ``h`` without building it (no copy of the data
+    on little-endian machines)."""
+    if sys.byteorder != "little":
+        h.update(canonical_bytes({name: t}))
+        return
+    c = t.detach().to("cpu").contiguous()
+    array = (c.view(torch.int16) if c.dtype == torch.bfloat16 else c).numpy()
+    h.update(_header(name, t, array.nbytes))
+    h.update(memoryview(array).cast("B"))
 
 
 def tensor_hash(tensor: torch.Tensor, name: str = "") -> bytes:
     """sha256 of one tensor's canonical form."""
-    return hashlib.sha256(canonical_bytes({name: tensor})).digest()
+    h = hashlib.sha256()
+    _hash_into(h, name, tensor)
+    return h.digest()
 
 
 def state_hash(tensors: Mapping[str, torch.Tensor]) -> bytes:
     """sha256 of a collection's canonical form: ``S_t`` when given params, optimizer state,
     step and RNG counters."""
-    return hashlib.sha256(canonical_bytes(tensors)).digest()
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        _hash_into(h, name, tensors[name])
+    return h.digest()
 
 
 def full_state(params: Mapping[str, torch.Tensor], buffers: Mapping[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
