@@ -30,6 +30,13 @@ contract DisputeGame is IDisputeGame {
 
     uint256 private _count;
     mapping(uint256 disputeId => Dispute) private _disputes;
+    mapping(uint256 disputeId => mapping(address party => bytes cid)) private _evidence;
+    mapping(uint256 disputeId => mapping(uint256 member => Vote)) private _votes;
+
+    struct Vote {
+        bytes32 outputHash;
+        BN254.G1Point sigma;
+    }
 
     constructor(IRegistry registry_, IMeritToken token_, ITaskManager taskManager_, IRefereeCommittee committee_, GameParams memory params_) {
         registry = registry_;
@@ -143,6 +150,23 @@ contract DisputeGame is IDisputeGame {
     }
 
     /// @inheritdoc IDisputeGame
+    function postEvidence(uint256 disputeId, bytes calldata cid) external {
+        Dispute storage d = _live(disputeId, Stage.AwaitVerdict);
+        if (msg.sender != d.defender && msg.sender != d.challenger) revert DisputeGameNotParty(disputeId, msg.sender);
+        _evidence[disputeId][msg.sender] = cid;
+        emit EvidencePosted(disputeId, msg.sender, cid);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function castVote(uint256 disputeId, bytes32 outputHash, BN254.G1Point calldata sigma) external {
+        _live(disputeId, Stage.AwaitVerdict);
+        uint256 indexPlusOne = committee.indexOf(msg.sender);
+        if (indexPlusOne == 0) revert DisputeGameNotReferee(msg.sender);
+        _votes[disputeId][indexPlusOne - 1] = Vote(outputHash, sigma);
+        emit VoteCast(disputeId, indexPlusOne - 1, outputHash, sigma.x, sigma.y);
+    }
+
+    /// @inheritdoc IDisputeGame
     function submitVerdict(uint256 disputeId, bytes32 outputHash, uint256 signers, BN254.G2Point calldata apk2, BN254.G1Point calldata sigma)
         external
     {
@@ -183,6 +207,17 @@ contract DisputeGame is IDisputeGame {
         Dispute storage d = _get(disputeId);
         if (d.stage == Stage.ChainEnd) return d.ops - 1;
         return (d.lo + d.hi) / 2;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function evidenceOf(uint256 disputeId, address party) external view returns (bytes memory) {
+        return _evidence[disputeId][party];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function voteOf(uint256 disputeId, uint256 member) external view returns (bytes32 outputHash, BN254.G1Point memory sigma) {
+        Vote storage v = _votes[disputeId][member];
+        return (v.outputHash, v.sigma);
     }
 
     /// @inheritdoc IDisputeGame
@@ -234,6 +269,7 @@ contract DisputeGame is IDisputeGame {
             _setStage(d, Stage.Steps, _params.moveDuration);
         } else {
             d.step = d.lo;
+            d.start = d.agreed;
             _setStage(d, Stage.ChainEnd, _params.moveDuration);
         }
     }
@@ -281,6 +317,7 @@ contract DisputeGame is IDisputeGame {
             uint256 reward = winner == Party.Challenger ? amount * _params.rewardBps / 10_000 : 0;
             if (reward != 0) registry.slash(d.defender, reward, d.challenger);
             if (amount > reward) registry.slash(d.defender, amount - reward, address(0));
+            taskManager.disqualify(d.taskId, d.round, d.defender);
         }
         emit DisputeResolved(disputeId, winner, cancelled, d.slashed);
         taskManager.closeDispute(d.taskId, d.round);

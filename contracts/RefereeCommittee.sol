@@ -19,6 +19,7 @@ contract RefereeCommittee is IRefereeCommittee {
 
     address[] private _accounts;
     BN254.G1Point[] private _keys;
+    BN254.G2Point[] private _keys2;
     mapping(address account => uint256) private _indexPlusOne;
 
     constructor(IRegistry registry_, uint256 threshold_) {
@@ -38,6 +39,7 @@ contract RefereeCommittee is IRefereeCommittee {
         if (!_check(message, pk1, pk2, pop)) revert RefereeCommitteeInvalidProofOfPossession(msg.sender);
         index = _keys.length;
         _keys.push(pk1);
+        _keys2.push(pk2);
         _accounts.push(msg.sender);
         _indexPlusOne[msg.sender] = index + 1;
         emit MemberAdded(msg.sender, index, pk1.x, pk1.y);
@@ -73,6 +75,12 @@ contract RefereeCommittee is IRefereeCommittee {
     function member(uint256 index) external view returns (address account, BN254.G1Point memory pk1) {
         if (index >= _keys.length) revert RefereeCommitteeUnknownSigner(index);
         return (_accounts[index], _keys[index]);
+    }
+
+    /// @inheritdoc IRefereeCommittee
+    function memberG2(uint256 index) external view returns (BN254.G2Point memory) {
+        if (index >= _keys2.length) revert RefereeCommitteeUnknownSigner(index);
+        return _keys2[index];
     }
 
     /// @inheritdoc IRefereeCommittee

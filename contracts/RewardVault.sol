@@ -68,6 +68,7 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
         // Checks
         if (!taskManager.isFinalized(taskId, round)) revert RewardVaultRoundNotFinalized(taskId, round);
         if (_claimed[taskId][round][msg.sender]) revert RewardVaultAlreadyClaimed(taskId, round, msg.sender);
+        if (taskManager.isDisqualified(taskId, round, msg.sender)) revert RewardVaultDisqualified(taskId, round, msg.sender);
         RoundRewards storage rewards = _rounds[taskId][round];
         if (!MerkleProof.verifyCalldata(proof, rewards.root, _leaf(msg.sender, score, amount))) {
             revert RewardVaultInvalidProof(taskId, round, msg.sender);

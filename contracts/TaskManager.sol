@@ -21,6 +21,7 @@ contract TaskManager is AccessControl, ITaskManager {
     mapping(uint256 taskId => Task) private _tasks;
     mapping(uint256 taskId => mapping(uint32 round => Round)) private _rounds;
     mapping(uint256 taskId => mapping(uint32 round => mapping(address trainer => Submission))) private _submissions;
+    mapping(uint256 taskId => mapping(uint32 round => mapping(address trainer => bool))) private _disqualified;
 
     modifier onlyExistingTask(uint256 taskId) {
         _checkTask(taskId);
@@ -173,6 +174,17 @@ contract TaskManager is AccessControl, ITaskManager {
         if (r.openDisputes == 0) revert TaskManagerNoOpenDispute(taskId, round);
         --r.openDisputes;
         emit DisputeCountChanged(taskId, round, r.openDisputes);
+    }
+
+    /// @inheritdoc ITaskManager
+    function disqualify(uint256 taskId, uint32 round, address trainer) external onlyRole(DISPUTE_ROLE) onlyExistingTask(taskId) {
+        _disqualified[taskId][round][trainer] = true;
+        emit Disqualified(taskId, round, trainer);
+    }
+
+    /// @inheritdoc ITaskManager
+    function isDisqualified(uint256 taskId, uint32 round, address trainer) external view returns (bool) {
+        return _disqualified[taskId][round][trainer];
     }
 
     /// @inheritdoc ITaskManager

@@ -27,7 +27,7 @@ import {BN254} from "../libraries/BN254.sol";
 /// (operator index INITIAL_STATE). A party that misses a deadline loses; if both miss one the
 /// challenger loses (its accusation was not pursued). Without a verdict by its deadline the
 /// dispute is cancelled and the bond returned. A losing defender is slashed `slashBps` of its
-/// slashable stake, `rewardBps` of that paid to the challenger and the rest burnt; a losing
+/// slashable stake and disqualified from the round's rewards, `rewardBps` of that paid to the challenger and the rest burnt; a losing
 /// challenger loses its bond, `rewardBps` of it paid to the defender and the rest burnt. The
 /// round cannot finalize while a dispute on it is open.
 interface IDisputeGame {
@@ -76,6 +76,7 @@ interface IDisputeGame {
         bytes32 defenderRoot;
         bytes32 challengerRoot;
         bytes32 agreed; // S_lo in phase 1, c_lo in phase 2
+        bytes32 start; // S_t of the located step (what the referee's prefix check starts from)
         bytes32 defenderHi; // each party's value at hi
         bytes32 challengerHi;
         bytes32 defenderPost; // this move's values
@@ -108,6 +109,8 @@ interface IDisputeGame {
     error DisputeGameDeadlineNotReached(uint256 disputeId, uint64 deadline, uint256 timestamp);
     /// @notice Thrown when the committee's signature does not verify.
     error DisputeGameInvalidVerdict(uint256 disputeId);
+    /// @notice Thrown when a vote comes from an account outside the committee.
+    error DisputeGameNotReferee(address account);
 
     /// @notice Emitted when a dispute opens.
     event DisputeOpened(uint256 indexed disputeId, uint256 indexed taskId, uint32 indexed round, address defender, address challenger, uint256 bond);
@@ -117,6 +120,10 @@ interface IDisputeGame {
     event Moved(uint256 indexed disputeId, Stage stage, uint32 index, bool agreed, uint32 lo, uint32 hi, uint32 moves);
     /// @notice Emitted when the fault is localized and a verdict is awaited.
     event Located(uint256 indexed disputeId, uint32 step, uint32 op);
+    /// @notice Emitted when a party publishes its evidence for the located operator (a content id).
+    event EvidencePosted(uint256 indexed disputeId, address indexed party, bytes cid);
+    /// @notice Emitted when a committee member publishes its signed vote, for anyone to aggregate.
+    event VoteCast(uint256 indexed disputeId, uint256 indexed member, bytes32 outputHash, uint256 sigmaX, uint256 sigmaY);
     /// @notice Emitted when a dispute ends.
     event DisputeResolved(uint256 indexed disputeId, Party winner, bool cancelled, uint256 slashed);
 
@@ -145,6 +152,13 @@ interface IDisputeGame {
     /// @notice Phase 2 move: the caller's c_m.
     function postChain(uint256 disputeId, bytes32 value) external;
 
+    /// @notice A party publishes where its evidence for the located operator is (Awaiting a verdict).
+    function postEvidence(uint256 disputeId, bytes calldata cid) external;
+
+    /// @notice A committee member publishes its signature on (chainId, game, disputeId, op,
+    /// outputHash); anyone may sum a threshold of matching votes into a verdict.
+    function castVote(uint256 disputeId, bytes32 outputHash, BN254.G1Point calldata sigma) external;
+
     /// @notice Settle with the committee's verdict on the located operator's output hash.
     function submitVerdict(uint256 disputeId, bytes32 outputHash, uint256 signers, BN254.G2Point calldata apk2, BN254.G1Point calldata sigma) external;
 
@@ -156,6 +170,12 @@ interface IDisputeGame {
 
     /// @notice The index a move now asks for (phase 1: a step; phase 2: a chain index).
     function query(uint256 disputeId) external view returns (uint32);
+
+    /// @notice The evidence CID `party` posted for the dispute (empty when none).
+    function evidenceOf(uint256 disputeId, address party) external view returns (bytes memory);
+
+    /// @notice Member `member`'s vote: the output hash and its signature (zero when it did not vote).
+    function voteOf(uint256 disputeId, uint256 member) external view returns (bytes32 outputHash, BN254.G1Point memory sigma);
 
     /// @notice Number of disputes ever opened.
     function disputeCount() external view returns (uint256);

@@ -44,6 +44,9 @@ interface IRefereeCommittee {
     /// @notice Member `index`'s account and G1 key.
     function member(uint256 index) external view returns (address account, BN254.G1Point memory pk1);
 
+    /// @notice Member `index`'s G2 key (for summing the keys of a verdict's signers).
+    function memberG2(uint256 index) external view returns (BN254.G2Point memory pk2);
+
     /// @notice Member index of `account` plus one (zero when not a member).
     function indexOf(address account) external view returns (uint256);
 }

@@ -25,6 +25,8 @@ interface IRewardVault is IReputationEdges {
 
     /// @notice Thrown when a function reserved to the TaskManager is called by anyone else.
     error RewardVaultNotTaskManager(address caller);
+    /// @notice Thrown when the claimant lost a dispute over its submission in that round.
+    error RewardVaultDisqualified(uint256 taskId, uint32 round, address account);
     /// @notice Thrown by bind when the vault is already bound to a TaskManager.
     error RewardVaultAlreadyBound(address taskManager);
     /// @notice Thrown when an allocation exceeds the task's unallocated budget.

@@ -137,6 +137,8 @@ interface ITaskManager is IReputationEdges {
     event Revealed(uint256 indexed taskId, uint32 indexed round, address indexed trainer, bytes deltaCid, bytes32 traceRoot, bytes32 finalStateHash);
     /// @notice Emitted when the aggregator posts the round's result.
     event ScoresPosted(uint256 indexed taskId, uint32 indexed round, address indexed aggregator, bytes newModelCid, bytes32 scoresRoot, bytes32 traceRoot, bytes scoresCid, uint256 totalReward);
+    /// @notice Emitted when a trainer lost a dispute over its submission: it can claim no reward for the round.
+    event Disqualified(uint256 indexed taskId, uint32 indexed round, address indexed trainer);
     /// @notice Emitted when a round finalizes; `failed` when no result was posted.
     event RoundFinalized(uint256 indexed taskId, uint32 indexed round, bool failed);
     /// @notice Emitted when a dispute on a round opens or closes.
@@ -170,6 +172,12 @@ interface ITaskManager is IReputationEdges {
 
     /// @notice Clear an open dispute on a round (DISPUTE_ROLE only).
     function closeDispute(uint256 taskId, uint32 round) external;
+
+    /// @notice Bar `trainer` from the round's rewards (it lost a dispute); DISPUTE_ROLE only.
+    function disqualify(uint256 taskId, uint32 round, address trainer) external;
+
+    /// @notice Whether `trainer` lost a dispute over its submission in the round.
+    function isDisqualified(uint256 taskId, uint32 round, address trainer) external view returns (bool);
 
     /// @notice The commitment a trainer must submit for the given reveal values.
     function computeCommitment(bytes calldata deltaCid, bytes32 traceRoot, bytes32 finalStateHash, bytes32 salt, address trainer, uint256 taskId, uint32 round) external pure returns (bytes32);

@@ -271,6 +271,12 @@ class TaskManager(_Client):
     def close_dispute(self, sender: Sender, task_id: int, round_: int) -> TxReceipt:
         return self._send(sender, "closeDispute", task_id, round_)
 
+    def disqualify(self, sender: Sender, task_id: int, round_: int, trainer: str) -> TxReceipt:
+        return self._send(sender, "disqualify", task_id, round_, trainer)
+
+    def is_disqualified(self, task_id: int, round_: int, trainer: str) -> bool:
+        return bool(self._call("isDisqualified", task_id, round_, trainer))
+
     def grant_dispute_role(self, sender: Sender, account: str) -> TxReceipt:
         return self._send(sender, "grantRole", self._call("DISPUTE_ROLE"), account)
 

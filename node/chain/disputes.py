@@ -72,6 +72,7 @@ class Dispute:
     defender_root: bytes
     challenger_root: bytes
     agreed: bytes
+    start: bytes
     defender_hi: bytes
     challenger_hi: bytes
     defender_post: bytes
@@ -114,6 +115,10 @@ class RefereeCommittee(_Client):
     def threshold(self) -> int:
         return int(self._call("threshold"))
 
+    def member_g2(self, index: int) -> G2Point:
+        x, y = self._call("memberG2", index)
+        return (tuple(x), tuple(y))  # type: ignore[return-value]
+
     def index_of(self, account: str) -> int | None:
         plus_one = int(self._call("indexOf", account))
         return plus_one - 1 if plus_one else None
@@ -139,6 +144,32 @@ class DisputeGame(_Client):
 
     def post_chain(self, sender: Sender, dispute_id: int, value: bytes) -> TxReceipt:
         return self._send(sender, "postChain", dispute_id, value)
+
+    def post_evidence(self, sender: Sender, dispute_id: int, cid: bytes) -> TxReceipt:
+        return self._send(sender, "postEvidence", dispute_id, cid)
+
+    def cast_vote(self, sender: Sender, dispute_id: int, output_hash: bytes, sigma: G1Point) -> TxReceipt:
+        return self._send(sender, "castVote", dispute_id, output_hash, sigma)
+
+    def evidence(self, dispute_id: int) -> dict[str, bytes]:
+        """Party address -> evidence CID, for the parties that posted one."""
+        d = self.get(dispute_id)
+        found = {party: bytes(self._call("evidenceOf", dispute_id, party)) for party in (d.defender, d.challenger)}
+        return {party: cid for party, cid in found.items() if cid}
+
+    def votes(self, dispute_id: int, members: int) -> dict[int, tuple[bytes, G1Point]]:
+        """Member index -> (output hash, signature) for the members (of ``members``) that voted."""
+        out = {}
+        for index in range(members):
+            output_hash, sigma = self._call("voteOf", dispute_id, index)
+            if bytes(output_hash) != b"\x00" * 32:
+                out[index] = (bytes(output_hash), (int(sigma[0]), int(sigma[1])))
+        return out
+
+    def all(self, task_id: int | None = None) -> list[Dispute]:
+        """Every dispute (of ``task_id``), read from storage (no log scans)."""
+        found = [self.get(i) for i in range(1, self.count() + 1)]
+        return [d for d in found if task_id is None or d.task_id == task_id]
 
     def submit_verdict(self, sender: Sender, dispute_id: int, output_hash: bytes, signers: int, apk2: G2Point, sigma: G1Point) -> TxReceipt:
         return self._send(sender, "submitVerdict", dispute_id, output_hash, signers, apk2, sigma)

@@ -1,10 +1,11 @@
-"""Playing a dispute on chain: each party's moves from its :class:`Player`, deadlines, the verdict.
+"""Playing disputes on chain: each party's moves, deadlines, evidence, the committee's verdict.
 
-:class:`DisputeRunner` drives one dispute to its end the way the daemons do: it reads the
-dispute's stage, asks each party that has not posted for its answer and sends it, lets a
-deadline pass when a party stays silent (then anyone may call ``timeout``), and, once the
-fault is located, has every committee member decide on its own and submits the aggregate
-verdict. Gas is recorded per transaction kind.
+:class:`PartyAgent` is one party's side of its disputes, as the trainer (defender) and
+verifier (challenger) daemons run it: answer the current query from its :class:`Player`,
+publish its evidence for the located operator in the content store and its CID on chain, and
+call ``timeout`` when the other side let a deadline pass. :class:`DisputeRunner` drives one
+dispute with both parties and the committee in one process (``meritnet dispute simulate``,
+tests); the committee there signs directly instead of through on-chain votes.
 """
 
 from __future__ import annotations
@@ -14,23 +15,45 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
+from web3.types import TxReceipt
+
 from node.chain.deploy import Network
 from node.chain.disputes import INITIAL_STATE, Dispute, Party, Stage
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
 from node.roles.referee import Committee
+from node.storage import ContentStore
+from node.training.codec import decode_tensors, encode_tensors
 from verifier.dispute.game import Adaptive, Player, Referee
+from verifier.dispute.referee import Evidence
 
-__all__ = ["DisputeRunner", "GasLog"]
+__all__ = ["PartyAgent", "DisputeRunner", "GasLog", "encode_evidence", "decode_evidence"]
 
 logger = logging.getLogger(__name__)
+
+
+def encode_evidence(evidence: Evidence) -> bytes:
+    """Evidence as canonical safetensors: ``in<i>``, ``state/<name>`` and ``prefix`` (j x 32 bytes)."""
+    tensors: dict[str, torch.Tensor] = {f"in{i}": t for i, t in enumerate(evidence.inputs)}
+    tensors.update({f"state/{k}": v for k, v in (evidence.start_state or {}).items()})
+    tensors["prefix"] = torch.frombuffer(bytearray(b"".join(evidence.prefix) or b"\x00" * 0), dtype=torch.uint8).reshape(-1, 32)
+    return encode_tensors(tensors)
+
+
+def decode_evidence(data: bytes) -> Evidence:
+    tensors = decode_tensors(data, finite=False)
+    prefix = [bytes(row.tolist()) for row in tensors.pop("prefix")]
+    inputs = [tensors[f"in{i}"] for i in range(sum(1 for k in tensors if k.startswith("in")))]
+    state = {k.removeprefix("state/"): v for k, v in tensors.items() if k.startswith("state/")}
+    return Evidence(prefix, inputs, state or None)
 
 
 @dataclass
 class GasLog:
     open: int = 0
     respond: int = 0
-    moves: list[int] = field(default_factory=list)  # gas of each posted bisection move (both parties)
+    moves: list[int] = field(default_factory=list)  # gas of each bisection move (both parties' posts; 0 for padding moves)
     chain_end: int = 0
     verdict: int = 0
     timeout: int = 0
@@ -41,25 +64,98 @@ class GasLog:
         return self.open + self.respond + sum(self.moves) + self.chain_end + self.verdict + self.timeout
 
 
+class PartyAgent:
+    """One party (defender or challenger) in its disputes."""
+
+    def __init__(self, net: Network, sender: Sender, player_for: Callable[[Dispute], Player | None], *,
+                 store: ContentStore | None = None, on_event: Callable[..., None] | None = None) -> None:  # fmt: skip
+        self.net, self.sender, self.player_for, self.store = net, sender, player_for, store
+        self.address = address_of(sender)
+        self.emit = on_event or (lambda *_a, **_k: None)
+        self.rejected = 0  # an adaptive liar's answers that failed their proofs
+
+    def act(self, d: Dispute) -> TxReceipt | None:
+        """This party's pending transaction for ``d``, if any (one per call)."""
+        party = d.party_of(self.address)
+        if party == Party.NONE or d.stage == Stage.RESOLVED:
+            return None
+        player = self.player_for(d)
+        if player is None:
+            return None
+        games = self.net.disputes
+        now = int(self.net.w3.eth.get_block("latest")["timestamp"])
+        if now > d.deadline:
+            return self._claim_timeout(d, party)
+        if d.stage == Stage.AWAIT_DEFENDER:
+            if party != Party.DEFENDER:
+                return None
+            first, last = player.anchor(0), player.anchor(d.steps)
+            if first is None or last is None:
+                return None
+            self.emit("dispute-respond", dispute=d.dispute_id)
+            return games.respond(self.sender, d.dispute_id, *first, *last)
+        if d.stage == Stage.AWAIT_VERDICT:
+            return self._publish_evidence(d, player)
+        if d.has_posted(party):
+            return None
+        return self.answer(d, player, games.query(d.dispute_id))
+
+    def answer(self, d: Dispute, player: Player, index: int) -> TxReceipt | None:
+        games = self.net.disputes
+        if d.stage == Stage.STEPS:
+            if isinstance(player, Adaptive):
+                value, proof = player.try_alt_state(index)
+                if value != player.claim.states[index]:
+                    try:
+                        return games.post_state(self.sender, d.dispute_id, value, proof)
+                    except ContractRevert as exc:
+                        if exc.name != "DisputeGameInvalidProof":
+                            raise
+                        self.rejected += 1  # its other trace fails the proof; back to its own
+            answer = player.state(index)
+            return None if answer is None else games.post_state(self.sender, d.dispute_id, *answer)
+        if d.stage == Stage.CHAIN_END:
+            value = player.chain_end(d.step)
+            return None if value is None else games.post_chain_end(self.sender, d.dispute_id, value)
+        value = player.chain(d.step, index)
+        return None if value is None else games.post_chain(self.sender, d.dispute_id, value)
+
+    def _publish_evidence(self, d: Dispute, player: Player) -> TxReceipt | None:
+        if self.store is None or d.op == INITIAL_STATE or self.address in self.net.disputes.evidence(d.dispute_id):
+            return None
+        evidence = player.evidence(d.step, d.op)
+        if evidence is None:
+            return None
+        cid = self.store.put(encode_evidence(evidence))
+        self.emit("dispute-evidence", dispute=d.dispute_id, cid=str(cid))
+        return self.net.disputes.post_evidence(self.sender, d.dispute_id, bytes(cid))
+
+    def _claim_timeout(self, d: Dispute, party: Party) -> TxReceipt | None:
+        mine = d.has_posted(party) or (d.stage == Stage.AWAIT_DEFENDER and party == Party.CHALLENGER)
+        if d.stage == Stage.AWAIT_VERDICT or mine:
+            self.emit("dispute-timeout", dispute=d.dispute_id)
+            return self.net.disputes.timeout(self.sender, d.dispute_id)
+        return None
+
+
 class DisputeRunner:
-    """Drive dispute ``dispute_id`` with the two parties' players until it resolves."""
+    """Drive dispute ``dispute_id`` with both parties and the committee, in one process."""
 
     def __init__(self, net: Network, dispute_id: int, parties: dict[Party, tuple[Sender, Player]], committee: Committee,
                  referee: Referee, *, keeper: Sender, pass_time: Callable[[int], None], gas: GasLog | None = None) -> None:  # fmt: skip
-        self.net = net
-        self.dispute_id = dispute_id
-        self.parties = parties
-        self.committee = committee
-        self.referee = referee
-        self.keeper = keeper
-        self.pass_time = pass_time
+        self.net, self.dispute_id, self.committee, self.referee = net, dispute_id, committee, referee
+        self.players = {party: player for party, (_, player) in parties.items()}
+        self.agents = {party: PartyAgent(net, sender, lambda _d, p=player: p) for party, (sender, player) in parties.items()}
+        self.keeper, self.pass_time = keeper, pass_time
         self.gas = gas or GasLog()
-        self.start: bytes | None = None  # S_t of the located step, seen when phase 1 ends
-        self.rejected = 0
         self._move_gas = 0
 
-    def run(self, max_steps: int = 10_000) -> Dispute:
-        for _ in range(max_steps):
+    @property
+    def rejected(self) -> int:
+        return sum(agent.rejected for agent in self.agents.values())
+
+    def run(self, max_rounds: int = 10_000) -> Dispute:
+        for _ in range(max_rounds):
             d = self.net.disputes.get(self.dispute_id)
             if d.stage == Stage.RESOLVED:
                 return d
@@ -68,81 +164,44 @@ class DisputeRunner:
         raise RuntimeError(f"dispute {self.dispute_id} did not resolve")
 
     def _advance(self, d: Dispute) -> bool:
-        """One round of answers; False when someone stayed silent."""
-        if d.stage == Stage.AWAIT_DEFENDER:
-            sender, player = self.parties[Party.DEFENDER]
-            first, last = player.anchor(0), player.anchor(d.steps)
-            if first is None or last is None:
-                return False
-            self.gas.respond += self._gas(self.net.disputes.respond(sender, d.dispute_id, *first, *last))
-            return True
+        """One round of answers; False when nothing moved (someone stays silent)."""
         if d.stage == Stage.AWAIT_VERDICT:
             return self._verdict(d)
-        if d.stage == Stage.CHAIN_END:
-            self.start = d.agreed
-        before = d.moves
-        index = self.net.disputes.query(d.dispute_id)
-        answered = True
         for party in (Party.DEFENDER, Party.CHALLENGER):
-            if d.has_posted(party):
-                continue
-            sender, player = self.parties[party]
-            receipt = self._answer(d, sender, player, index)
-            if receipt is None:
-                answered = False
-                continue
-            gas = self._gas(receipt)
-            if d.stage == Stage.CHAIN_END:
-                self.gas.chain_end += gas
-            else:
-                self._move_gas += gas
+            receipt = self.agents[party].act(self.net.disputes.get(d.dispute_id))
+            if receipt is not None:
+                self._count(d, int(receipt["gasUsed"]))
         after = self.net.disputes.get(d.dispute_id)
-        if d.stage in (Stage.STEPS, Stage.OPS) and after.moves > before:
-            self.gas.moves.append(self._move_gas)
-            self.gas.moves.extend([0] * (after.moves - before - 1))  # moves decided in the padding
+        if after.moves > d.moves:
+            posted_move = d.stage in (Stage.STEPS, Stage.OPS)
+            if posted_move:
+                self.gas.moves.append(self._move_gas)
+            self.gas.moves.extend([0] * (after.moves - d.moves - posted_move))  # decided in the padding, without posts
             self._move_gas = 0
-        elif d.stage == Stage.CHAIN_END and after.moves > before:
-            self.gas.moves.extend([0] * (after.moves - before))
-        return answered
+        return (after.stage, after.moves, after.posted) != (d.stage, d.moves, d.posted)
 
-    def _answer(self, d: Dispute, sender: Sender, player: Player, index: int):  # noqa: ANN202
-        games = self.net.disputes
-        if d.stage == Stage.STEPS:
-            if isinstance(player, Adaptive):
-                value, proof = player.try_alt_state(index)
-                if value != player.claim.states[index]:
-                    try:
-                        return games.post_state(sender, d.dispute_id, value, proof)
-                    except ContractRevert as exc:
-                        if exc.name != "DisputeGameInvalidProof":
-                            raise
-                        self.rejected += 1  # its other trace fails the proof; back to its own
-            answer = player.state(index)
-            return None if answer is None else games.post_state(sender, d.dispute_id, *answer)
-        if d.stage == Stage.CHAIN_END:
-            value = player.chain_end(d.step)
-            return None if value is None else games.post_chain_end(sender, d.dispute_id, value)
-        value = player.chain(d.step, index)
-        return None if value is None else games.post_chain(sender, d.dispute_id, value)
+    def _count(self, d: Dispute, gas: int) -> None:
+        if d.stage == Stage.AWAIT_DEFENDER:
+            self.gas.respond += gas
+        elif d.stage == Stage.CHAIN_END:
+            self.gas.chain_end += gas
+        else:
+            self._move_gas += gas
 
     def _verdict(self, d: Dispute) -> bool:
-        # The parties hand in their evidence (uploaded on demand; their cost, not the referees').
-        evidence = [] if d.op == INITIAL_STATE else [self.parties[p][1].evidence(d.step, d.op) for p in (Party.DEFENDER, Party.CHALLENGER)]
+        # The parties hand in their evidence (their cost, not the referees').
+        evidence = [] if d.op == INITIAL_STATE else [self.players[p].evidence(d.step, d.op) for p in (Party.DEFENDER, Party.CHALLENGER)]
         votes: dict[str, bytes] = {}
         for member in self.committee.members:  # each member recomputes on its own
             began = time.perf_counter()
-            votes[address_of(member.sender)] = self.referee(d.step, d.op, self.start or b"", d.agreed, evidence)
+            votes[address_of(member.sender)] = self.referee(d.step, d.op, d.start, d.agreed, evidence)
             self.gas.referee_seconds = time.perf_counter() - began
         verdict = self.committee.sign(int(self.net.w3.eth.chain_id), self.net.disputes.address, d.dispute_id, d.op, votes)
         receipt = self.net.disputes.submit_verdict(self.keeper, d.dispute_id, verdict.output_hash, verdict.signers, verdict.apk2, verdict.sigma)
-        self.gas.verdict = self._gas(receipt)
+        self.gas.verdict = int(receipt["gasUsed"])
         return True
 
     def _wait_out(self, d: Dispute) -> None:
         now = int(self.net.w3.eth.get_block("latest")["timestamp"])
         self.pass_time(max(1, d.deadline - now + 1))
-        self.gas.timeout += self._gas(self.net.disputes.timeout(self.keeper, d.dispute_id))
-
-    @staticmethod
-    def _gas(receipt) -> int:  # noqa: ANN001
-        return int(receipt["gasUsed"])
+        self.gas.timeout += int(self.net.disputes.timeout(self.keeper, d.dispute_id)["gasUsed"])

@@ -12,19 +12,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from node.chain.contracts import Role
 from node.chain.deploy import Network
+from node.chain.disputes import Dispute, Stage
 from node.chain.transactor import Sender, address_of
+from node.errors import ContractRevert
 from node.roles.common import ensure_role
-from verifier.dispute.bls import KeyPair, aggregate_g1, aggregate_g2, g1_to_sol, g2_to_sol, signer_bitmap, verdict_message
+from node.storage import ContentStore, as_cid
+from verifier.dispute.bls import KeyPair, aggregate_g1, aggregate_g2, bn_point, bn_point2, g1_to_sol, g2_to_sol, signer_bitmap, verdict_message
 from verifier.dispute.game import INITIAL_STATE, Referee
 from verifier.dispute.referee import Evidence, EvidenceRejected, ProgramOp, decide, initial_state_hash
 from verifier.errors import MeritnetError
 
-__all__ = ["Member", "Committee", "make_referee", "NoValidEvidence"]
+__all__ = ["Member", "Committee", "RefereeNode", "make_referee", "NoValidEvidence"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,3 +106,90 @@ def make_referee(program: Sequence[ProgramOp], base: Mapping[str, torch.Tensor],
         raise NoValidEvidence(f"step {step} operator {op}: " + "; ".join(reasons))
 
     return referee
+
+
+class RefereeNode:
+    """A committee member's daemon: for every dispute awaiting a verdict, fetch the parties'
+    evidence from the content store, decide on its own, publish its signed vote on chain; and
+    once a threshold of votes agree, sum them into the verdict and submit it (whoever is first)."""
+
+    def __init__(self, net: Network, store: ContentStore, member: Member, *, stake: int = 10**18,
+                 on_event: Callable[[dict[str, Any]], None] | None = None, poll: float = 0.3) -> None:  # fmt: skip
+        self.net, self.store, self.member, self.stake, self.poll = net, store, member, stake, poll
+        self.address = address_of(member.sender)
+        self._emit = on_event or (lambda _e: None)
+        self.index: int | None = None
+        self._data: dict[int, Any] = {}
+
+    def emit(self, event: str, **fields: Any) -> None:
+        self._emit({"role": "referee", "address": self.address, "task": None, "event": event, **fields})
+
+    def ensure_registered(self) -> None:
+        committee = Committee([self.member])
+        committee.register(self.net, self.stake)
+        self.index = committee.indices[self.address]
+
+    def _referee_for(self, d: Dispute) -> Referee:
+        from node.roles.common import TaskData
+        from node.roles.reexec import run_inputs
+
+        if d.task_id not in self._data:
+            self._data[d.task_id] = TaskData(self.net, self.store, d.task_id)
+        return run_inputs(self.net, self._data[d.task_id], d.task_id, d.round, d.defender).referee
+
+    def _evidence(self, d: Dispute) -> list[Evidence | None]:
+        from node.roles.dispute import decode_evidence
+
+        out: list[Evidence | None] = []
+        for party, cid in sorted(self.net.disputes.evidence(d.dispute_id).items(), key=lambda kv: kv[0] != d.defender):
+            try:
+                out.append(decode_evidence(self.store.get(as_cid(cid))))
+            except (MeritnetError, ValueError) as exc:
+                logger.info("evidence of %s unusable: %s", party, exc)
+                out.append(None)
+        return out
+
+    def step(self) -> bool:
+        games = self.net.disputes
+        busy = False
+        for d in games.all():
+            if d.stage != Stage.AWAIT_VERDICT:
+                busy = busy or d.stage != Stage.RESOLVED
+                continue
+            busy = True
+            size = self.net.committee.size()
+            if self.index not in games.votes(d.dispute_id, size):
+                self._vote(d)
+            else:
+                self._submit(d, games.votes(d.dispute_id, size))
+        return busy
+
+    def _vote(self, d: Dispute) -> None:
+        evidence = [] if d.op == INITIAL_STATE else self._evidence(d)
+        if d.op != INITIAL_STATE and len(evidence) < 2 and int(self.net.w3.eth.get_block("latest")["timestamp"]) < d.deadline - 60:
+            return  # wait for both parties' evidence while there is time
+        try:
+            output_hash = self._referee_for(d)(d.step, d.op, d.start, d.agreed, evidence)
+        except NoValidEvidence as exc:
+            self.emit("undecided", dispute=d.dispute_id, reason=str(exc))
+            return
+        message = verdict_message(int(self.net.w3.eth.chain_id), self.net.disputes.address, d.dispute_id, d.op, output_hash)
+        self.net.disputes.cast_vote(self.member.sender, d.dispute_id, output_hash, g1_to_sol(self.member.key.sign(message)))
+        self.emit("voted", dispute=d.dispute_id, step=d.step, op=d.op, output_hash=output_hash.hex())
+
+    def _submit(self, d: Dispute, votes: dict[int, tuple[bytes, tuple[int, int]]]) -> None:
+        tally: dict[bytes, list[int]] = {}
+        for index, (output_hash, _) in votes.items():
+            tally.setdefault(output_hash, []).append(index)
+        output_hash, signers = max(tally.items(), key=lambda kv: len(kv[1]))
+        if len(signers) < self.net.committee.threshold():
+            return
+        sigma = aggregate_g1(bn_point(votes[i][1]) for i in signers)
+        apk2 = aggregate_g2(bn_point2(self.net.committee.member_g2(i)) for i in signers)
+        try:
+            self.net.disputes.submit_verdict(self.member.sender, d.dispute_id, output_hash, signer_bitmap(signers), g2_to_sol(apk2), g1_to_sol(sigma))
+        except ContractRevert as exc:
+            if exc.name != "DisputeGameWrongStage":  # someone else submitted first
+                raise
+            return
+        self.emit("verdict", dispute=d.dispute_id, output_hash=output_hash.hex(), signers=signers)

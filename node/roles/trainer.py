@@ -26,6 +26,12 @@ from node.storage import ContentStore, as_cid
 from node.training.codec import encode_tensors
 from node.training.data import assign_shard, trainer_seed
 from node.training.loop import TrainResult, resolve_device, train
+from node.chain.disputes import Dispute, Stage
+from node.roles.dispute import PartyAgent
+from node.roles.reexec import run_inputs
+from verifier.dispute.claims import TraceClaim
+from verifier.dispute.game import Player
+from verifier.repops.ops import RepOps
 from verifier.merkle import SortedMerkleTree
 
 __all__ = ["Trainer"]
@@ -50,6 +56,7 @@ class Trainer:
         stake: int | None = None,
         on_event: Event | None = None,
         poll: float = 0.3,
+        fault: tuple[int, int] | None = None,
     ) -> None:
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
@@ -60,6 +67,10 @@ class Trainer:
         self.journal = Journal(journal_dir / f"task{task_id}-{self.address}.json")
         self.checkpoint_dir = journal_dir / "checkpoints"
         self._emit = on_event or (lambda _e: None)
+        # A cheating trainer for tests and the adversarial demo: computes operator j of step t wrongly.
+        self.fault = fault
+        self._claims: dict[int, TraceClaim] = {}
+        self.defender = PartyAgent(net, sender, self._player, store=store, on_event=lambda e, **f: self.emit(e, **f))
 
     def emit(self, event: str, **fields: Any) -> None:
         self._emit({"role": "trainer", "address": self.address, "task": self.task_id, "event": event, **fields})
@@ -81,7 +92,8 @@ class Trainer:
         base = data.model(base_cid)
         self.emit("training", round=round_, shard=shard_index, steps=data.config.steps, device=str(self.device))
         started = time.perf_counter()
-        result: TrainResult = train(base, shard, data.config, seed=trainer_seed(seed, self.task_id, round_, self.address), device=self.device)
+        ops = RepOps(fault=self.fault) if self.fault is not None else None
+        result: TrainResult = train(base, shard, data.config, seed=trainer_seed(seed, self.task_id, round_, self.address), device=self.device, ops=ops)
         seconds = time.perf_counter() - started
         self._save_checkpoints(round_, result)
         delta_cid = retry(lambda: self.store.put(encode_tensors(result.delta)), what="store the delta", on_retry=lambda m: self.emit("retry", message=m))
@@ -122,6 +134,10 @@ class Trainer:
         if self.net.vault.has_claimed(self.task_id, round_, self.address):
             self.journal.update(round_, claimed=True)
             return
+        if self.net.tasks.is_disqualified(self.task_id, round_, self.address):
+            self.journal.update(round_, claimed=True, amount=0, disqualified=True)
+            self.emit("disqualified", round=round_)
+            return
         leaves = scores_table(self.net, self.store, self.task_id, round_) or []
         mine = next((leaf for leaf in leaves if leaf.account == self.address), None)
         if mine is None or mine.amount == 0:
@@ -133,11 +149,34 @@ class Trainer:
         self.journal.update(round_, claimed=True, amount=mine.amount)
         self.emit("claimed", round=round_, amount=mine.amount, score=mine.score)
 
+    # -- disputes ------------------------------------------------------------------------
+
+    def _player(self, d: Dispute) -> Player:
+        """Defend from this trainer's own run, recomputed from the round's inputs."""
+        if d.round not in self._claims:
+            self._claims[d.round] = run_inputs(self.net, self.data, self.task_id, d.round, self.address).claim(self.fault)
+        return Player(self._claims[d.round])
+
+    def _defend(self) -> bool:
+        """Play every open dispute against this trainer; True while one is open."""
+        games = self.net.disputes
+        open_ = False
+        for d in games.all(self.task_id):
+            dispute_id = d.dispute_id
+            if d.defender != self.address or d.stage == Stage.RESOLVED:
+                continue
+            open_ = True
+            if d.stage == Stage.AWAIT_DEFENDER:
+                self.emit("disputed", round=d.round, dispute=dispute_id, challenger=d.challenger)
+            self.defender.act(d)
+        return open_
+
     def step(self) -> bool:
         """Do what the chain allows now. Returns False once the task is complete and settled."""
         task = self.data.refresh()
         current = task.current_round
         self._settle(current)
+        defending = task.config.ops_per_step != 0 and self._defend()
         rnd = self.net.tasks.get_round(self.task_id, current)
         sub = self.net.tasks.get_submission(self.task_id, current, self.address)
         entry = self.journal.round(current)
@@ -164,7 +203,7 @@ class Trainer:
         complete = self.net.tasks.is_complete(self.task_id)
         if complete:
             self._settle(current)
-        return not complete
+        return defending or not complete
 
     def _settle(self, current: int) -> None:
         """Claim every finalized round this trainer revealed in and has not settled yet."""

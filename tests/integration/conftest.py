@@ -56,9 +56,9 @@ class Harness:
         raise AssertionError("the network did not finish")
 
 
-def make_harness(tmp_path: Path, config: TrainConfig = TrainConfig(steps=15), *, rounds: int = 2, shards: int = 3) -> Harness:
+def make_harness(tmp_path: Path, config: TrainConfig = TrainConfig(steps=15), *, rounds: int = 2, shards: int = 3, accounts: int = 8) -> Harness:
     """A fresh in-process chain with a deployment, funded accounts and one published task."""
-    w3 = connect("eth-tester://?accounts=8")
+    w3 = connect(f"eth-tester://?accounts={accounts}")
     accounts = w3.eth.accounts
     net = deploy(w3, accounts[0], DeployParams(min_stake=TOKEN))
     for a in accounts:

@@ -56,6 +56,17 @@ def g2_to_sol(point: tuple) -> G2Point:
     return ((int(x.coeffs[1]), int(x.coeffs[0])), (int(y.coeffs[1]), int(y.coeffs[0])))
 
 
+def bn_point(p: G1Point) -> tuple:
+    """A G1 point from its Solidity form."""
+    return (bn.FQ(p[0]), bn.FQ(p[1]), bn.FQ.one()) if p != (0, 0) else bn.Z1
+
+
+def bn_point2(p: G2Point) -> tuple:
+    """A G2 point from its Solidity form ((x_imag, x_real), (y_imag, y_real))."""
+    (xi, xr), (yi, yr) = p
+    return (bn.FQ2([xr, xi]), bn.FQ2([yr, yi]), bn.FQ2.one())
+
+
 def hash_to_g1(message: bytes) -> tuple:
     """Try-and-increment onto y^2 = x^3 + 3; the contract computes the same point."""
     x = int.from_bytes(keccak(message), "big") % FIELD
