@@ -25,11 +25,11 @@ from typing import Any
 
 from benchmarks.timing import median_time
 from node.dispute_sim import Arena, SimulationSpec
+from node.roles.referee import make_referee
 from node.training.claims import program_for, step_batch, train_claim
 from node.training.data import load_digits, split_shards
 from node.training.loop import TrainConfig, train
 from node.training.models import get_model
-from node.roles.referee import make_referee
 from verifier.dispute.bls import KeyPair, aggregate_g1, aggregate_g2, g1_to_sol, g2_to_sol, signer_bitmap
 from verifier.dispute.game import Player, expected_moves, play
 from verifier.dispute.referee import decide

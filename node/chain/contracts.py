@@ -271,6 +271,9 @@ class TaskManager(_Client):
     def close_dispute(self, sender: Sender, task_id: int, round_: int) -> TxReceipt:
         return self._send(sender, "closeDispute", task_id, round_)
 
+    def aggregator_of(self, task_id: int) -> str:
+        return str(self._call("aggregatorOf", task_id))
+
     def disqualify(self, sender: Sender, task_id: int, round_: int, trainer: str) -> TxReceipt:
         return self._send(sender, "disqualify", task_id, round_, trainer)
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, dispute, query, reputation, roles, trace
+from node.cli import demo, deploy, devnet, dispute, query, reputation, rewards, roles, trace
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -29,6 +29,7 @@ app.command("demo")(demo.demo)
 app.command("reputation")(reputation.reputation)
 app.command("post-epoch")(reputation.post_epoch_command)
 app.command("trace")(trace.trace)
+app.command("rewards")(rewards.rewards)
 
 
 @app.callback()

@@ -8,7 +8,17 @@ import typer
 from rich.table import Table
 
 from node.chain.deploy import Network
-from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, console, emit, kv_table, open_network, settings
+from node.cli.common import (
+    ConfigOption,
+    DeploymentsOption,
+    JsonOption,
+    RpcOption,
+    console,
+    emit,
+    kv_table,
+    open_network,
+    settings,
+)
 from node.errors import ConfigError
 
 app = typer.Typer(help="Disputes over training submissions: inspect them on a devnet, or simulate one.", no_args_is_help=True)
@@ -64,7 +74,8 @@ def simulate(
 ) -> None:
     """Run one complete dispute on the in-process chain with real training traces and a
     planted fault; print winner, moves, the located step/operator, gas and referee time."""
-    from node.dispute_sim import SimulationSpec, simulate as run
+    from node.dispute_sim import SimulationSpec
+    from node.dispute_sim import simulate as run
 
     if liar not in ("defender", "challenger", "none"):
         raise ConfigError(f"--liar must be defender, challenger or none, not {liar!r}")

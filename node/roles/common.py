@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 from multiformats import CID, multihash
@@ -17,7 +17,15 @@ from multiformats import CID, multihash
 from node.chain.contracts import Phase, Role, Task
 from node.chain.deploy import Network
 from node.chain.transactor import Sender, address_of
-from node.errors import ConfigError, ConnectionFailed, ContentNotFound, ContractRevert, MeritnetError, StorageUnavailable, TransactionFailed
+from node.errors import (
+    ConfigError,
+    ConnectionFailed,
+    ContentNotFound,
+    ContractRevert,
+    MeritnetError,
+    StorageUnavailable,
+    TransactionFailed,
+)
 from node.storage import ContentStore, as_cid
 from node.training.codec import decode_tensors, spec_of
 from node.training.data import DataManifest, Dataset, decode_dataset
@@ -25,7 +33,7 @@ from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.merkle import RewardLeaf
 
-__all__ = ["TaskData", "ensure_role", "retry", "run_daemon", "try_advance", "config_cid", "scores_table", "RETRYABLE"]
+__all__ = ["TaskData", "ensure_role", "retry", "run_daemon", "try_advance", "config_cid", "scores_table", "scores_table_json", "RETRYABLE"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -128,12 +136,20 @@ def try_advance(net: Network, sender: Sender, task_id: int) -> bool:
         raise
 
 
-def scores_table(net: Network, store: ContentStore, task_id: int, round_: int) -> list[RewardLeaf] | None:
-    """The reward leaves a round's aggregator published (None before it posted)."""
+def scores_table_json(net: Network, store: ContentStore, task_id: int, round_: int) -> dict[str, Any] | None:
+    """The whole scores table a round's aggregator published (None before it posted)."""
     rnd = net.tasks.get_round(task_id, round_)
     if not rnd.scores_cid:
         return None
-    table = json.loads(retry(lambda: store.get(as_cid(rnd.scores_cid)), what="fetch the scores table"))
+    table: dict[str, Any] = json.loads(retry(lambda: store.get(as_cid(rnd.scores_cid)), what="fetch the scores table"))
+    return table
+
+
+def scores_table(net: Network, store: ContentStore, task_id: int, round_: int) -> list[RewardLeaf] | None:
+    """The reward leaves a round's aggregator published (None before it posted)."""
+    table = scores_table_json(net, store, task_id, round_)
+    if table is None:
+        return None
     return [RewardLeaf(e["account"], int(e["score"]), int(e["amount"])) for e in table["leaves"]]
 
 

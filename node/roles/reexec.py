@@ -14,11 +14,11 @@ import torch
 
 from node.chain.deploy import Network
 from node.roles.common import TaskData
+from node.roles.referee import make_referee
 from node.training.claims import program_for, step_batch, train_claim
 from node.training.data import Dataset, assign_shard, trainer_seed
 from node.training.loop import TrainConfig
 from verifier.dispute.claims import TraceClaim
-from node.roles.referee import make_referee
 from verifier.dispute.game import Referee
 
 __all__ = ["RunInputs", "run_inputs"]

@@ -23,7 +23,17 @@ from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
 from node.roles.common import ensure_role
 from node.storage import ContentStore, as_cid
-from verifier.dispute.bls import KeyPair, aggregate_g1, aggregate_g2, bn_point, bn_point2, g1_to_sol, g2_to_sol, signer_bitmap, verdict_message
+from verifier.dispute.bls import (
+    KeyPair,
+    aggregate_g1,
+    aggregate_g2,
+    bn_point,
+    bn_point2,
+    g1_to_sol,
+    g2_to_sol,
+    signer_bitmap,
+    verdict_message,
+)
 from verifier.dispute.game import INITIAL_STATE, Referee
 from verifier.dispute.referee import Evidence, EvidenceRejected, ProgramOp, decide, initial_state_hash
 from verifier.errors import MeritnetError

@@ -16,25 +16,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
+from node.chain.disputes import Dispute, Stage
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
 from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_table, try_advance
+from node.roles.dispute import PartyAgent
 from node.roles.journal import Journal
+from node.roles.reexec import run_inputs
 from node.storage import ContentStore, as_cid
 from node.training.codec import encode_tensors
-from node.training.data import assign_shard, trainer_seed
+from node.training.data import Dataset, assign_shard, trainer_seed
 from node.training.loop import TrainResult, resolve_device, train
-from node.chain.disputes import Dispute, Stage
-from node.roles.dispute import PartyAgent
-from node.roles.reexec import run_inputs
 from verifier.dispute.claims import TraceClaim
 from verifier.dispute.game import Player
-from verifier.repops.ops import RepOps
 from verifier.merkle import SortedMerkleTree
+from verifier.repops.ops import RepOps
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "BEHAVIOURS"]
+
+BEHAVIOURS = ("honest", "lazy", "label-flip", "boosted", "copycat")
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class Trainer:
         on_event: Event | None = None,
         poll: float = 0.3,
         fault: tuple[int, int] | None = None,
+        behaviour: str = "honest",
+        copy_from: Trainer | None = None,
     ) -> None:
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
@@ -69,6 +75,11 @@ class Trainer:
         self._emit = on_event or (lambda _e: None)
         # A cheating trainer for tests and the adversarial demo: computes operator j of step t wrongly.
         self.fault = fault
+        # Adversaries for tests and the demo: lazy (a zero delta), label-flip (trains on wrong
+        # labels), boosted (its delta x10), copycat (submits copy_from's delta and trace).
+        if behaviour not in BEHAVIOURS or (behaviour == "copycat") != (copy_from is not None):
+            raise ValueError(f"behaviour must be one of {BEHAVIOURS} (copycat needs copy_from)")
+        self.behaviour, self.copy_from = behaviour, copy_from
         self._claims: dict[int, TraceClaim] = {}
         self.defender = PartyAgent(net, sender, self._player, store=store, on_event=lambda e, **f: self.emit(e, **f))
 
@@ -85,18 +96,33 @@ class Trainer:
 
     # -- one round ---------------------------------------------------------------------
 
-    def _train(self, round_: int, seed: bytes, base_cid: bytes) -> dict[str, Any]:
+    def _train(self, round_: int, seed: bytes, base_cid: bytes) -> dict[str, Any] | None:
         data = self.data
         shard_index = assign_shard(seed, self.task_id, round_, self.address, len(data.manifest.shards))
         shard = data.dataset(data.manifest.shards[shard_index])
         base = data.model(base_cid)
         self.emit("training", round=round_, shard=shard_index, steps=data.config.steps, device=str(self.device))
         started = time.perf_counter()
+        if self.behaviour == "copycat":
+            source = self.copy_from.journal.round(round_)  # type: ignore[union-attr]
+            if "delta_cid" not in source:
+                return None  # nothing to copy yet; try again next pass
+            entry = self.journal.update(round_, shard=shard_index, delta_cid=source["delta_cid"], trace_root=source["trace_root"],
+                                        final_state_hash=source["final_state_hash"], salt=os.urandom(32).hex(), train_seconds=0.0)  # fmt: skip
+            self.emit("trained", round=round_, delta_cid=source["delta_cid"], seconds=0.0, behaviour="copycat")
+            return entry
+        if self.behaviour == "label-flip":
+            shard = Dataset(shard.x, (shard.y + 1) % max(2, data.manifest.num_classes))
         ops = RepOps(fault=self.fault) if self.fault is not None else None
         result: TrainResult = train(base, shard, data.config, seed=trainer_seed(seed, self.task_id, round_, self.address), device=self.device, ops=ops)
         seconds = time.perf_counter() - started
         self._save_checkpoints(round_, result)
-        delta_cid = retry(lambda: self.store.put(encode_tensors(result.delta)), what="store the delta", on_retry=lambda m: self.emit("retry", message=m))
+        delta = result.delta
+        if self.behaviour == "lazy":
+            delta = {k: torch.zeros_like(v) for k, v in delta.items()}
+        elif self.behaviour == "boosted":
+            delta = {k: v * 10 for k, v in delta.items()}
+        delta_cid = retry(lambda: self.store.put(encode_tensors(delta)), what="store the delta", on_retry=lambda m: self.emit("retry", message=m))
         entry = self.journal.update(
             round_, shard=shard_index, delta_cid=str(delta_cid), trace_root=result.trace_root.hex(),
             final_state_hash=result.final_state_hash.hex(), salt=os.urandom(32).hex(), train_seconds=seconds,
@@ -182,9 +208,10 @@ class Trainer:
         entry = self.journal.round(current)
         if rnd.phase == Phase.COMMIT and sub.commitment == b"\x00" * 32:
             if "delta_cid" not in entry:
-                entry = self._train(current, rnd.seed, rnd.base_model_cid)
+                entry = self._train(current, rnd.seed, rnd.base_model_cid)  # type: ignore[assignment]
             try:
-                self._commit(current, entry)
+                if entry is not None:
+                    self._commit(current, entry)
             except ContractRevert as exc:
                 if exc.name != "TaskManagerDeadlinePassed":
                     raise

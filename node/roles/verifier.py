@@ -46,6 +46,7 @@ class Verifier:
         self.claims: dict[tuple[int, str], TraceClaim] = {}
         self.reported: set[int] = set()
         self._revealed: dict[int, list[Any]] = {}
+        self.scores_checked: dict[int, bool | None] = {}
         self.agent = PartyAgent(net, sender, self._player, store=store, on_event=lambda e, **f: self.emit(e, **f))
 
     def emit(self, event: str, **fields: Any) -> None:
@@ -82,6 +83,19 @@ class Verifier:
                 self.claims[key] = claim
                 self._open(round_, trainer, claim)
 
+    def check_scores(self, round_: int) -> bool | None:
+        """Recompute the round's scores table as the aggregator must have; whether its root is
+        the posted one (None before the aggregator posted)."""
+        rnd = self.net.tasks.get_round(self.task_id, round_)
+        if rnd.scores_root == b"\x00" * 32:
+            return None
+        from node.roles.aggregator import Aggregator
+
+        _, tree, _, _ = Aggregator(self.net, self.store, self.net.tasks.aggregator_of(self.task_id), self.task_id).compute(round_)
+        same = tree.root == rnd.scores_root
+        self.emit("scores-reproduced" if same else "scores-mismatch", round=round_, root=rnd.scores_root.hex())
+        return same
+
     def _open(self, round_: int, trainer: str, claim: TraceClaim) -> None:
         games = self.net.disputes
         self.net.token.approve(self.sender, games.address, games.params().bond)
@@ -99,9 +113,11 @@ class Verifier:
     def step(self) -> bool:
         """Check what can be checked now and play open disputes; False once all is settled."""
         task = self.data.refresh()
-        if task.config.ops_per_step == 0:
-            return False  # not verifiable by re-execution
         rnd = self.net.tasks.get_round(self.task_id, task.current_round)
+        if rnd.phase == Phase.CHALLENGE and task.current_round not in self.scores_checked:
+            self.scores_checked[task.current_round] = self.check_scores(task.current_round)
+        if task.config.ops_per_step == 0:
+            return not self.net.tasks.is_complete(self.task_id)  # submissions not verifiable by re-execution
         if rnd.phase in (Phase.SCORE, Phase.CHALLENGE):
             self._check_round(task.current_round)
         open_disputes = False

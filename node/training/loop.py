@@ -41,6 +41,10 @@ class TrainConfig:
     backend: str = "stock"
     checkpoint_every: int = 5
     init_seed: int = 0
+    # How the aggregator scores and rewards (verifier/scoring/policy.py).
+    aggregation: str = "multi_krum"
+    reward_cap_bps: int = 5000
+    ema_alpha: float = 0.5
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
@@ -48,6 +52,10 @@ class TrainConfig:
         if not (self.lr > 0 and 0 <= self.momentum < 1):
             raise ConfigError("lr must be positive and momentum in [0, 1)")
         get_model(self.model)
+        from verifier.scoring.policy import RULES
+
+        if self.aggregation not in RULES:
+            raise ConfigError(f"unknown aggregation {self.aggregation!r}", hint=f"one of {', '.join(RULES)}")
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()

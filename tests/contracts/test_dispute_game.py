@@ -12,7 +12,15 @@ from node.chain.disputes import Party, Stage
 from node.chain.provider import advance_time, connect
 from node.dispute_sim import Arena, SimulationSpec
 from tests.helpers import create_task, post, register, reverts, run_round_to_score
-from verifier.dispute.bls import KeyPair, aggregate_g1, aggregate_g2, g1_to_sol, g2_to_sol, signer_bitmap, verdict_message
+from verifier.dispute.bls import (
+    KeyPair,
+    aggregate_g1,
+    aggregate_g2,
+    g1_to_sol,
+    g2_to_sol,
+    signer_bitmap,
+    verdict_message,
+)
 from verifier.dispute.game import Player, expected_moves, play
 
 TOKEN = 10**18
