@@ -72,7 +72,7 @@ def status(home: Path | None = None, port: int = DEFAULT_PORT) -> DevnetStatus:
     return DevnetStatus(info.running, info.pid, info.url, chain_id, block, str(devnet_dir(home) / "anvil-state.json"))
 
 
-def start(home: Path | None = None, port: int = DEFAULT_PORT, *, accounts: int = 10, timeout: float = 20.0) -> DevnetStatus:
+def start(home: Path | None = None, port: int = DEFAULT_PORT, *, accounts: int = 20, timeout: float = 20.0) -> DevnetStatus:
     """Start anvil on 127.0.0.1:``port`` in the background; return once it answers."""
     directory = devnet_dir(home)
     url = f"http://127.0.0.1:{port}"

@@ -167,8 +167,15 @@ class DisputeGame(_Client):
         return out
 
     def all(self, task_id: int | None = None) -> list[Dispute]:
-        """Every dispute (of ``task_id``), read from storage (no log scans)."""
-        found = [self.get(i) for i in range(1, self.count() + 1)]
+        """Every dispute (of ``task_id``), read from storage (no log scans); resolved disputes
+        never change, so they are read once."""
+        cache: dict[int, Dispute] = self.__dict__.setdefault("_resolved", {})
+        found = []
+        for i in range(1, self.count() + 1):
+            d = cache.get(i) or self.get(i)
+            if d.stage == Stage.RESOLVED:
+                cache[i] = d
+            found.append(d)
         return [d for d in found if task_id is None or d.task_id == task_id]
 
     def submit_verdict(self, sender: Sender, dispute_id: int, output_hash: bytes, signers: int, apk2: G2Point, sigma: G1Point) -> TxReceipt:

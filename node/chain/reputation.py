@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from node.chain.deploy import Network
+from node.chain.logs import logs_of
 from node.chain.transactor import Sender
 from node.errors import ConfigError
 from verifier.reputation.epoch import EdgeRecord, EpochResult, compute_epoch
@@ -19,7 +20,7 @@ def edge_records(net: Network, to_block: int | str = "latest") -> list[EdgeRecor
     start = min(rec.block for rec in net.deployment.contracts.values())
     records = []
     for client in (net.tasks, net.vault):
-        for log in client.contract.events.ReputationEdge().get_logs(from_block=start, to_block=to_block):
+        for log in logs_of(net.w3, client.contract, "ReputationEdge", start, to_block):
             a = log["args"]
             records.append((log["blockNumber"], log["logIndex"], EdgeRecord(a["from"], a["to"], int(a["weight"]), int(log["blockNumber"]))))
     return [r for _, _, r in sorted(records, key=lambda t: (t[0], t[1]))]

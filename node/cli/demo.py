@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,12 +13,15 @@ from rich.table import Table
 
 from node.cli.common import JsonOption, console, emit
 from node.demo import TOKEN, DemoConfig, run_demo
+from node.scenario import ScenarioConfig, run_scenario, write_plots
 
 
 def demo(
-    trainers: Annotated[int, typer.Option(min=1, max=16, help="Number of trainer processes.")] = 3,
-    rounds: Annotated[int, typer.Option(min=1, help="Training rounds.")] = 3,
-    steps: Annotated[int, typer.Option(min=1, help="Training steps per round.")] = 20,
+    scenario: Annotated[str, typer.Option(help="adversarial (cheaters, Sybils, a false accuser, disputes), sybil, or honest.")] = "adversarial",
+    processes: Annotated[bool, typer.Option("--processes", help="Instead: the honest network with every role in its own process.")] = False,
+    trainers: Annotated[int, typer.Option(min=1, max=16, help="With --processes: number of trainer processes.")] = 3,
+    rounds: Annotated[int, typer.Option(min=1, help="Training rounds.")] = 2,
+    steps: Annotated[int, typer.Option(min=1, help="Training steps per round.")] = 12,
     model: Annotated[str, typer.Option(help="mlp (default) or cnn.")] = "mlp",
     backend: Annotated[str, typer.Option(help="Operator backend: stock, or repops (bitwise reproducible).")] = "stock",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
@@ -26,11 +30,16 @@ def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the store, journals, logs and deployment (default: a temporary folder).")] = None,
     json_: JsonOption = False,
 ) -> None:
-    """Run a training network: an aggregator and TRAINERS trainer processes train the digits
-    classifier for ROUNDS rounds, with stakes, commit-reveal, scores, rewards paid on chain,
-    and a reputation epoch at the end."""
-    cfg = DemoConfig(trainers=trainers, rounds=rounds, steps=steps, model=model, backend=backend, device=device, rpc=rpc, store=ipfs)
+    """Run a training network on the digits classifier and report who earned, lost and was
+    trusted. The default scenario pits honest trainers against lazy, copying, label-flipping
+    and Sybil trainers and a false accuser, with verifiers, disputes and a referee committee;
+    it prints events as they happen, then a table per identity, and writes report.json and
+    PNG plots into --out."""
     folder = out or Path(tempfile.mkdtemp(prefix="meritnet-demo-"))
+    if not processes:
+        _scenario(ScenarioConfig(scenario=scenario, rounds=rounds, steps=steps, rpc=rpc, store=ipfs), folder, json_)
+        return
+    cfg = DemoConfig(trainers=trainers, rounds=rounds, steps=steps, model=model, backend=backend, device=device, rpc=rpc, store=ipfs)
 
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=json_)
     rounds_bar = progress.add_task("rounds scored", total=rounds)
@@ -74,3 +83,49 @@ def demo(
         people.add_row(p["address"], p["role"], f"{p['stake'] / TOKEN:g}", f"{p['earned'] / TOKEN:.2f}", f"{p['token_balance'] / TOKEN:.2f}", f"{p['reputation']:.4f}")
     console.print(people)
     console.print(f"store, journals and logs: {folder}")
+
+
+_SHOWN = {"dispute-opened", "dispute-respond", "voted", "verdict", "disqualified", "dispute-resolved", "posted", "reputation-posted",
+          "claimed", "slashed-no-reveal", "scores-reproduced", "scores-mismatch", "task-created", "deploying"}  # fmt: skip
+
+
+def _scenario(cfg: ScenarioConfig, folder: Path, as_json: bool) -> None:
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=as_json)
+    bar = progress.add_task("rounds scored", total=cfg.rounds)
+    log = progress.console.log
+
+    def show(event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if as_json or kind not in _SHOWN:
+            return
+        if kind == "posted":
+            progress.advance(bar)
+        who = f"{event.get('role', '')} {str(event.get('address', ''))[:10]}".strip()
+        details = " ".join(f"{k}={v / TOKEN:.2f}" if k in ("amount", "total_reward") else f"{k}={v}" for k, v in event.items()
+                           if k not in ("role", "address", "task", "event", "output_hash", "root"))  # fmt: skip
+        log(f"{who}: {kind} {details}")
+
+    with progress:
+        report = run_scenario(cfg, folder, on_event=show)
+    report["out"] = str(folder)
+    report["plots"] = [str(p) for p in write_plots(report, folder / "plots")]
+    (folder / "report.json").write_text(json.dumps(report, indent=2))
+    if as_json:
+        emit(report, True)
+        return
+    rounds = Table(title=f"{cfg.scenario} scenario, task {report['task']}: global model per round")
+    for col in ("round", "accuracy before", "accuracy after", "paid (MERIT)"):
+        rounds.add_column(col)
+    for r in report["rounds"]:
+        rounds.add_row(str(r["round"]), f"{r['accuracy_before']:.3f}" if r["accuracy_before"] is not None else "-",
+                       f"{r['accuracy']:.3f}" if r["accuracy"] is not None else "-", f"{r['paid'] / TOKEN:.2f}")  # fmt: skip
+    console.print(rounds)
+    people = Table(title="identities")
+    for col in ("name", "role", "behaviour", "stake before", "stake after", "slashed", "rewards", "reputation", "disputes won/lost"):
+        people.add_column(col)
+    for p in report["identities"]:
+        people.add_row(p["name"], p["role"], p["behaviour"], f"{p['stake_before'] / TOKEN:g}", f"{p['stake_after'] / TOKEN:g}",
+                       f"{p['slashed'] / TOKEN:g}", f"{p['rewards'] / TOKEN:.2f}", f"{p['reputation']:.4f}",
+                       f"{p['disputes_won']}/{p['disputes_lost']}")  # fmt: skip
+    console.print(people)
+    console.print(f"report.json and plots: {folder}")

@@ -24,7 +24,7 @@ def _status(port: int, ipfs_port: int) -> dict[str, Any]:
 @app.command()
 def start(
     port: PortOption = anvil.DEFAULT_PORT,
-    accounts: Annotated[int, typer.Option(help="Unlocked dev accounts.")] = 10,
+    accounts: Annotated[int, typer.Option(help="Unlocked dev accounts (the adversarial demo uses 16).")] = 20,
     ipfs: Annotated[bool, typer.Option("--ipfs/--no-ipfs", help="Also start a js-ipfs daemon (offline, loopback only).")] = False,
     ipfs_port: IpfsPortOption = ipfs_daemon.DEFAULT_IPFS_PORT,
     json_: JsonOption = False,

@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from node.chain.transactor import Sender
-from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, console, default_sender, emit, open_network, settings
+from node.cli.common import (
+    ConfigOption,
+    DeploymentsOption,
+    JsonOption,
+    RpcOption,
+    console,
+    default_sender,
+    emit,
+    open_network,
+    settings,
+)
 from node.config import Settings
 from node.errors import ConfigError
 from node.paths import state_dir
 from node.roles.aggregator import Aggregator
+from node.roles.common import run_daemon
 from node.roles.owner import TaskSetup, publish_task
+from node.roles.referee import Member, RefereeNode
 from node.roles.trainer import Trainer
+from node.roles.verifier import Verifier
 from node.storage import ContentStore, open_store
 from node.training.data import load_digits, load_npz
 from node.training.loop import TrainConfig
+from verifier.dispute.bls import KeyPair
 
 task_app = typer.Typer(help="Create training tasks (task owner).", no_args_is_help=True)
 trainer_app = typer.Typer(help="Run a trainer node.", no_args_is_help=True)
 aggregator_app = typer.Typer(help="Run the aggregator of a task.", no_args_is_help=True)
+verifier_app = typer.Typer(help="Run a verifier: re-execute submissions, dispute the ones that do not reproduce.", no_args_is_help=True)
+referee_app = typer.Typer(help="Run a referee: decide located disputes, vote with a BLS signature, submit verdicts.", no_args_is_help=True)
 
 StoreOption = Annotated[str | None, typer.Option("--store", help="Content store: embedded (default, ./.meritnet/store), embedded:PATH, /ip4/127.0.0.1/tcp/5001 or http://host:port. Env: MERITNET_STORE.")]
 AccountOption = Annotated[str | None, typer.Option("--account", help="Act as this unlocked account of the node (devnets); else the configured key.")]
@@ -108,3 +125,42 @@ def aggregator_run(
     s = settings(config, rpc=rpc, deployments=deployments)
     net = open_network(s)
     Aggregator(net, _store(s, store), _sender(s, net.w3, account), task, on_event=_printer(json_)).run(timeout=timeout)
+
+
+@verifier_app.command("run")
+def verifier_run(
+    task: TaskOption,
+    fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of each round's submissions to re-execute (a deterministic draw).")] = 1.0,
+    stake: Annotated[int | None, typer.Option(help="Stake to register with, in token units (default: the minimum).")] = None,
+    store: StoreOption = None, account: AccountOption = None, timeout: TimeoutOption = None,
+    rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
+) -> None:  # fmt: skip
+    """Re-execute revealed submissions of a verifiable (RepOps) task, open a dispute (with a bond)
+    for each that does not reproduce bit for bit, play it to the end, and check each round's
+    scores root against a recomputation."""
+    s = settings(config, rpc=rpc, deployments=deployments)
+    net = open_network(s)
+    Verifier(net, _store(s, store), _sender(s, net.w3, account), task, fraction=fraction, stake=stake, on_event=_printer(json_)).run(timeout=timeout)
+
+
+@referee_app.command("run")
+def referee_run(
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="File holding the BLS secret key (hex). Env: MERITNET_BLS_KEY_FILE.")] = None,
+    stake: Annotated[int, typer.Option(help="Stake to register with, in token units.")] = 10**18,
+    store: StoreOption = None, account: AccountOption = None, timeout: TimeoutOption = None,
+    rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
+) -> None:  # fmt: skip
+    """Register as a referee (stake, BLS key with proof of possession), then for every dispute
+    awaiting a verdict: fetch the parties' evidence, recompute the one operator, vote, and
+    submit the aggregate verdict once a threshold agrees."""
+    s = settings(config, rpc=rpc, deployments=deployments)
+    net = open_network(s)
+    path = key_file or (Path(os.environ["MERITNET_BLS_KEY_FILE"]) if os.environ.get("MERITNET_BLS_KEY_FILE") else None)
+    if path is None:
+        raise ConfigError("a referee needs its BLS key", hint="pass --key-file (a hex secret; create one with `python -c 'import secrets; print(secrets.token_hex(31))'`)")
+    try:
+        secret = int(path.read_text().strip(), 16)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read a hex BLS secret from {path}: {exc}") from None
+    node = RefereeNode(net, _store(s, store), Member(_sender(s, net.w3, account), KeyPair(secret)), stake=stake, on_event=_printer(json_))
+    run_daemon("referee", node.ensure_registered, node.step, node.emit, poll=0.5, timeout=timeout)

@@ -23,6 +23,7 @@ from typing import Any
 
 from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
+from node.chain.logs import logs_of
 from node.chain.transactor import Sender, address_of
 from node.errors import InvalidTensors, StorageError
 from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_table_json, try_advance
@@ -33,7 +34,8 @@ from node.training.loop import apply_delta, evaluate
 from node.training.ops import get_backend
 from verifier.merkle import RewardLeaf, SortedMerkleTree, TraceTree
 from verifier.reputation.epoch import EpochResult
-from verifier.scoring import relative_improvement, to_fixed_score
+from verifier.scoring import fedavg, leave_one_out, relative_improvement, to_fixed_score
+from verifier.scoring.shapley import shapley
 from verifier.scoring.policy import Contribution, ScoringPolicy, aggregate, score_round
 from verifier.scoring.robust import flatten
 
@@ -64,6 +66,8 @@ class ScoredDelta:
     ema: float = 0.0
     reputation: float = 1.0
     weight: float = 0.0
+    shapley: float | None = None  # marginal value (diagnostic)
+    loo: float | None = None  # leave-one-out (diagnostic)
 
 
 class Aggregator:
@@ -78,6 +82,7 @@ class Aggregator:
         self._emit = on_event or (lambda _e: None)
         self.reports: dict[int, dict[str, Any]] = {}
         self._epochs: dict[int, EpochResult] = {}
+        self.dispute_margin = 120  # seconds before the Score deadline when it scores regardless of open disputes
 
     def emit(self, event: str, **fields: Any) -> None:
         self._emit({"role": "aggregator", "address": self.address, "task": self.task_id, "event": event, **fields})
@@ -88,15 +93,16 @@ class Aggregator:
         if stake is not None:
             self.emit("registered", stake=stake)
 
+    def _events(self, name: str, round_: int) -> list[Any]:
+        start = self.net.deployment.contracts["TaskManager"].block
+        logs = logs_of(self.net.w3, self.net.tasks.contract, name, start)
+        return [log for log in logs if log["args"]["taskId"] == self.task_id and log["args"]["round"] == round_]
+
     def _reveals(self, round_: int) -> list[tuple[str, bytes]]:
-        logs = self.net.tasks.contract.events.Revealed().get_logs(
-            from_block=self.net.deployment.contracts["TaskManager"].block, argument_filters={"taskId": self.task_id, "round": round_}
-        )
-        return sorted((log["args"]["trainer"], bytes(log["args"]["deltaCid"])) for log in logs)
+        return sorted((log["args"]["trainer"], bytes(log["args"]["deltaCid"])) for log in self._events("Revealed", round_))
 
     def _no_shows(self, round_: int) -> list[str]:
-        start = self.net.deployment.contracts["TaskManager"].block
-        committed = {log["args"]["trainer"] for log in self.net.tasks.contract.events.Committed().get_logs(from_block=start, argument_filters={"taskId": self.task_id, "round": round_})}
+        committed = {log["args"]["trainer"] for log in self._events("Committed", round_)}
         revealed = {t for t, _ in self._reveals(round_)}
         return sorted(committed - revealed)
 
@@ -139,6 +145,27 @@ class Aggregator:
                 if old is not None:
                     total = total + flatten(old)
         return total
+
+    def _marginal(self, round_: int, base: dict[str, Any], loss_before: float, deltas: list[dict[str, Any] | None], ops: Any) -> dict[int, dict[str, float]]:
+        """Shapley values (exact for n <= 8, Monte Carlo above) and leave-one-out of the kept
+        deltas, with v(S) = the validation improvement of S's plain FedAvg: diagnostics in the
+        scores table, every ``shapley_every`` rounds and in the last round."""
+        every, last = self.data.config.shapley_every, round_ == self.data.task.config.num_rounds
+        players = [i for i, d in enumerate(deltas) if d is not None]
+        if not players or every <= 0 or (round_ % every and not last):
+            return {}
+
+        def value(coalition: frozenset[int]) -> float:
+            if not coalition:
+                return 0.0
+            chosen = [deltas[players[k]] for k in sorted(coalition)]
+            model = fedavg(base, chosen, [1.0] * len(chosen))  # type: ignore[arg-type]
+            return relative_improvement(loss_before, evaluate(self.data.config.model, model, self.data.validation, ops)[0])
+
+        seed = int.from_bytes(self.net.tasks.get_round(self.task_id, round_).seed[:8], "big")
+        phi = shapley(len(players), value, seed=seed)
+        loo = leave_one_out(len(players), value)
+        return {i: {"shapley": phi[k], "loo": loo[k]} for k, i in enumerate(players)}
 
     def _reputation(self) -> dict[str, float]:
         """MeritRank factors from the latest posted epoch, relative to the best (empty: none posted)."""
@@ -194,6 +221,8 @@ class Aggregator:
             for s, v in zip(rows, verdicts, strict=True)
         ]  # fmt: skip
         new_model = aggregate(self.policy, base, [d or {} for d in deltas], [v.weight for v in verdicts])
+        marginal = self._marginal(round_, base, loss_before, [d if v.kept else None for d, v in zip(deltas, verdicts, strict=True)], ops)
+        scored = [ScoredDelta(**{**asdict(s), **marginal.get(i, {})}) for i, s in enumerate(scored)]
         loss_after, acc_after = evaluate(model_name, new_model, data.validation, ops)
         model_bytes = encode_tensors(new_model)
         new_cid = cid_of(model_bytes)
@@ -233,7 +262,10 @@ class Aggregator:
         task = self.data.refresh()
         current = task.current_round
         rnd = self.net.tasks.get_round(self.task_id, current)
-        if rnd.phase == Phase.SCORE:
+        now = int(self.net.w3.eth.get_block("latest")["timestamp"])
+        if rnd.phase == Phase.SCORE and rnd.open_disputes and now < rnd.deadline - self.dispute_margin:
+            pass  # let the round's disputes settle first: their losers are disqualified from scoring
+        elif rnd.phase == Phase.SCORE:
             for trainer in self._no_shows(current):
                 if not self.net.tasks.get_submission(self.task_id, current, trainer).penalized:
                     self.net.tasks.slash_no_reveal(self.sender, self.task_id, current, trainer)

@@ -20,6 +20,7 @@ __all__ = ["DevnetClock"]
 class DevnetClock:
     def __init__(self, net: Network, task_id: int, *, trainers: int, grace: float = 30.0) -> None:
         self.net, self.task_id, self.trainers, self.grace = net, task_id, trainers, grace
+        self.dispute_grace = max(grace, 600.0)
         self._key: tuple[int, Phase] | None = None
         self._since = time.monotonic()
 
@@ -35,9 +36,12 @@ class DevnetClock:
         done = (
             (rnd.phase == Phase.COMMIT and rnd.commits >= self.trainers)
             or (rnd.phase == Phase.REVEAL and rnd.reveals >= rnd.commits)
-            or rnd.phase == Phase.CHALLENGE
+            or (rnd.phase == Phase.CHALLENGE and rnd.open_disputes == 0)
         )
-        if not done and time.monotonic() - self._since < self.grace:
+        # Disputes settle on their own clock: while one is open, the round's deadline waits
+        # (up to the dispute grace), so the aggregator can score without the losers.
+        grace = self.dispute_grace if rnd.open_disputes else self.grace
+        if not done and time.monotonic() - self._since < grace:
             return False
         now = self.net.w3.eth.get_block("latest")["timestamp"]
         if now > rnd.deadline:

@@ -82,10 +82,18 @@ class PartyAgent:
         player = self.player_for(d)
         if player is None:
             return None
-        games = self.net.disputes
         now = int(self.net.w3.eth.get_block("latest")["timestamp"])
         if now > d.deadline:
             return self._claim_timeout(d, party)
+        try:
+            return self._move(d, party, player)
+        except ContractRevert as exc:
+            if exc.name in ("DisputeGameDeadlinePassed", "DisputeGameWrongStage", "DisputeGameAlreadyPosted"):
+                return None  # the dispute moved on meanwhile (a deadline, the other party, a verdict)
+            raise
+
+    def _move(self, d: Dispute, party: Party, player: Player) -> TxReceipt | None:
+        games = self.net.disputes
         if d.stage == Stage.AWAIT_DEFENDER:
             if party != Party.DEFENDER:
                 return None

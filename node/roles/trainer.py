@@ -8,6 +8,7 @@ failures are retried with backoff and reported.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -178,9 +179,14 @@ class Trainer:
     # -- disputes ------------------------------------------------------------------------
 
     def _player(self, d: Dispute) -> Player:
-        """Defend from this trainer's own run, recomputed from the round's inputs."""
+        """Defend from the run this trainer really submitted, recomputed from its inputs (a
+        copycat's is the copied trainer's run, a label-flipper's the run on wrong labels)."""
         if d.round not in self._claims:
-            self._claims[d.round] = run_inputs(self.net, self.data, self.task_id, d.round, self.address).claim(self.fault)
+            source = self.copy_from.address if self.copy_from is not None else self.address
+            inputs = run_inputs(self.net, self.data, self.task_id, d.round, source)
+            if self.behaviour == "label-flip":
+                inputs = dataclasses.replace(inputs, shard=Dataset(inputs.shard.x, (inputs.shard.y + 1) % max(2, inputs.classes)))
+            self._claims[d.round] = inputs.claim(self.fault)
         return Player(self._claims[d.round])
 
     def _defend(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
+from node.chain.logs import logs_of
 from node.chain.disputes import Dispute, Stage
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
@@ -34,12 +35,14 @@ logger = logging.getLogger(__name__)
 
 class Verifier:
     def __init__(self, net: Network, store: ContentStore, sender: Sender, task_id: int, *, fraction: float = 1.0, stake: int | None = None,
-                 on_event: Callable[[dict[str, Any]], None] | None = None, poll: float = 0.3) -> None:  # fmt: skip
+                 on_event: Callable[[dict[str, Any]], None] | None = None, poll: float = 0.3, accuse: str | None = None) -> None:  # fmt: skip
         if not 0.0 <= fraction <= 1.0:
             raise ValueError("fraction must be in [0, 1]")
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
         self.fraction, self.stake, self.poll = fraction, stake, poll
+        # A dishonest verifier for tests and the demo: accuses this trainer with a fabricated run.
+        self.accuse = accuse
         self.data = TaskData(net, store, task_id)
         self._emit = on_event or (lambda _e: None)
         self.checked: dict[tuple[int, str], bool] = {}  # (round, trainer) -> reproduced
@@ -68,14 +71,15 @@ class Verifier:
 
     def _check_round(self, round_: int) -> None:
         if round_ not in self._revealed:  # reveals are closed once the round is scored: read them once
-            self._revealed[round_] = list(self.net.tasks.contract.events.Revealed().get_logs(
-                from_block=0, argument_filters={"taskId": self.task_id, "round": round_}))  # fmt: skip
+            logs = logs_of(self.net.w3, self.net.tasks.contract, "Revealed", self.net.deployment.contracts["TaskManager"].block)
+            self._revealed[round_] = [e for e in logs if e["args"]["taskId"] == self.task_id and e["args"]["round"] == round_]
         for event in self._revealed[round_]:
             trainer = str(event["args"]["trainer"])
             key = (round_, trainer)
-            if key in self.checked or trainer == self.address or not self.selected(round_, trainer):
+            if key in self.checked or trainer == self.address or not (self.selected(round_, trainer) or trainer == self.accuse):
                 continue
-            claim = run_inputs(self.net, self.data, self.task_id, round_, trainer).claim()
+            inputs = run_inputs(self.net, self.data, self.task_id, round_, trainer)
+            claim = inputs.claim((inputs.config.steps // 2, 3) if trainer == self.accuse else None)
             reproduced = claim.states[-1] == bytes(event["args"]["finalStateHash"]) and claim.root == bytes(event["args"]["traceRoot"])
             self.checked[key] = reproduced
             self.emit("checked", round=round_, trainer=trainer, reproduced=reproduced)

@@ -45,6 +45,7 @@ class TrainConfig:
     aggregation: str = "multi_krum"
     reward_cap_bps: int = 5000
     ema_alpha: float = 0.5
+    shapley_every: int = 1  # marginal-value diagnostics every R rounds (0: never); the last round always
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1:

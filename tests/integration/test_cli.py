@@ -65,7 +65,7 @@ def test_debug_shows_the_traceback() -> None:
 
 
 def test_demo_command_runs_the_network_and_reports_json(tmp_path: Path) -> None:
-    result = meritnet("demo", "--json", "--trainers", "2", "--rounds", "1", "--steps", "10", "--out", str(tmp_path))
+    result = meritnet("demo", "--processes", "--json", "--trainers", "2", "--rounds", "1", "--steps", "10", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["out"] == str(tmp_path) and (tmp_path / "logs" / "aggregator.log").exists()

@@ -12,7 +12,8 @@ verifiable tasks, so a verifier recomputing it gets the same bits):
 :func:`score_round` then applies, in this order:
 
 1. the robust filter (``rule``): Multi-Krum keeps the ``n - f`` deltas closest to their
-   neighbours (a boosted or poisoned outlier is rejected); median and trimmed mean keep all
+   neighbours and any other whose Krum score is within twice the median (so at most f, and
+   only outliers such as a boosted or poisoned update, are rejected); median and trimmed mean keep all
    and are robust in the aggregate itself. A rejected or invalid delta scores 0;
 2. the similarity factor, among the kept deltas: FoolsGold weights over the histories of
    trainers that are not copy suspects; a copy suspect whose update nearly duplicates
@@ -37,13 +38,14 @@ from dataclasses import dataclass
 import torch
 
 from verifier.scoring.basic import SCORE_UNIT
-from verifier.scoring.robust import coordinate_median, multi_krum, trimmed_mean
+from verifier.scoring.robust import coordinate_median, krum_scores, multi_krum, trimmed_mean
 from verifier.scoring.similarity import foolsgold_weights
 
 __all__ = ["RULES", "ScoringPolicy", "Contribution", "Verdict", "score_round", "aggregate", "split_capped"]
 
 RULES = ("fedavg", "median", "trimmed_mean", "multi_krum")
 DUPLICATE_COSINE = 0.9
+OUTLIER_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,11 @@ def _robust_keep(policy: ScoringPolicy, deltas: Sequence[Mapping[str, torch.Tens
     faulty = max(0, (n - 3) // 2) if policy.faulty is None else policy.faulty
     if policy.rule != "multi_krum" or faulty == 0 or n <= 2 * faulty + 2:
         return list(range(n))
-    return multi_krum(deltas, faulty)
+    # Multi-Krum's n - f, plus any other delta that is no outlier (Krum score within twice the
+    # median): at most f are rejected, and only those far from the rest.
+    scores = krum_scores(deltas, faulty)
+    median = sorted(scores)[len(scores) // 2]
+    return sorted(set(multi_krum(deltas, faulty)) | {i for i, s in enumerate(scores) if s <= OUTLIER_FACTOR * median})
 
 
 def _similarity(contributions: Sequence[Contribution], suspects: set[int]) -> list[float]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-__all__ = ["flatten", "unflatten", "coordinate_median", "trimmed_mean", "multi_krum"]
+__all__ = ["flatten", "unflatten", "coordinate_median", "trimmed_mean", "krum_scores", "multi_krum"]
 
 Delta = Mapping[str, torch.Tensor]
 
@@ -56,6 +56,15 @@ def trimmed_mean(deltas: Sequence[Delta], trim: int) -> dict[str, torch.Tensor]:
     return unflatten(total / values.shape[0], deltas[0])
 
 
+def krum_scores(deltas: Sequence[Delta], faulty: int) -> list[float]:
+    """Each delta's sum of squared distances to its ``n - faulty - 2`` nearest neighbours."""
+    n = len(deltas)
+    x = _stack(deltas)
+    dist = ((x.unsqueeze(1) - x.unsqueeze(0)) ** 2).sum(-1)
+    neighbours = max(1, n - faulty - 2)
+    return [float(torch.sort(torch.cat([dist[i, :i], dist[i, i + 1 :]])).values[:neighbours].sum()) for i in range(n)]
+
+
 def multi_krum(deltas: Sequence[Delta], faulty: int, keep: int | None = None) -> list[int]:
     """Indices (ascending) of the ``keep`` deltas with the lowest Krum scores: each delta's
     sum of squared distances to its ``n - faulty - 2`` nearest neighbours. Needs
@@ -63,9 +72,6 @@ def multi_krum(deltas: Sequence[Delta], faulty: int, keep: int | None = None) ->
     n = len(deltas)
     if n <= 2 * faulty + 2:
         raise ValueError(f"Multi-Krum needs more than {2 * faulty + 2} deltas to tolerate {faulty} faulty ones, got {n}")
-    x = _stack(deltas)
-    dist = ((x.unsqueeze(1) - x.unsqueeze(0)) ** 2).sum(-1)
-    neighbours = n - faulty - 2
-    scores = [float(torch.sort(torch.cat([dist[i, :i], dist[i, i + 1 :]])).values[:neighbours].sum()) for i in range(n)]
+    scores = krum_scores(deltas, faulty)
     order = sorted(range(n), key=lambda i: (scores[i], i))
     return sorted(order[: keep if keep is not None else n - faulty])

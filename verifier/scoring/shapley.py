@@ -11,7 +11,7 @@ from collections.abc import Callable
 from itertools import combinations
 from math import factorial
 
-__all__ = ["exact_shapley", "leave_one_out", "MAX_EXACT_PLAYERS"]
+__all__ = ["exact_shapley", "monte_carlo_shapley", "shapley", "leave_one_out", "MAX_EXACT_PLAYERS"]
 
 MAX_EXACT_PLAYERS = 8
 Value = Callable[[frozenset[int]], float]
@@ -44,3 +44,35 @@ def leave_one_out(n: int, value: Value) -> list[float]:
     everyone = frozenset(range(n))
     total = float(value(everyone))
     return [total - float(value(everyone - {i})) for i in range(n)]
+
+
+def monte_carlo_shapley(n: int, value: Value, permutations: int, seed: int) -> list[float]:
+    """Permutation-sampling estimate (Castro et al. 2009): the mean marginal contribution of
+    each player over ``permutations`` orders drawn from ``seed`` (deterministic)."""
+    import random
+
+    rng = random.Random(seed)
+    cache: dict[frozenset[int], float] = {}
+
+    def v(s: frozenset[int]) -> float:
+        if s not in cache:
+            cache[s] = float(value(s))
+        return cache[s]
+
+    phi = [0.0] * n
+    for _ in range(permutations):
+        order = list(range(n))
+        rng.shuffle(order)
+        coalition: frozenset[int] = frozenset()
+        for i in order:
+            grown = coalition | {i}
+            phi[i] += v(grown) - v(coalition)
+            coalition = grown
+    return [p / permutations for p in phi]
+
+
+def shapley(n: int, value: Value, *, seed: int = 0, permutations: int = 64) -> list[float]:
+    """Exact for n <= 8, the Monte-Carlo estimate above."""
+    if n == 0:
+        return []
+    return exact_shapley(n, value) if n <= MAX_EXACT_PLAYERS else monte_carlo_shapley(n, value, permutations, seed)

@@ -92,3 +92,16 @@ def test_reward_split_never_exceeds_the_budget(budget: int, weights: list[float]
     rewards = split_rewards(budget, weights)
     assert all(r >= 0 for r in rewards) and sum(rewards) <= budget
     assert all(r == 0 for r, w in zip(rewards, weights, strict=True) if w <= 0)
+
+
+def test_monte_carlo_shapley_approaches_the_exact_values_and_is_deterministic() -> None:
+    from verifier.scoring.shapley import monte_carlo_shapley, shapley
+
+    weights = [0.5, 1.0, 2.0, 0.0]
+    value = lambda s: sum(weights[i] for i in s) + (0.3 if {0, 1} <= s else 0.0)  # noqa: E731
+    exact = shapley(4, value)
+    estimate = monte_carlo_shapley(4, value, permutations=4000, seed=1)
+    assert all(abs(a - b) < 0.05 for a, b in zip(exact, estimate, strict=True))
+    assert abs(sum(estimate) - value(frozenset(range(4)))) < 1e-9  # every permutation is efficient
+    assert estimate == monte_carlo_shapley(4, value, permutations=4000, seed=1)
+    assert len(shapley(12, lambda s: float(len(s)), permutations=8)) == 12
