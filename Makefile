@@ -34,6 +34,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.storage --ipfs
 	$(BIN)/python -m benchmarks.e2e_round --steps 2000
 	$(BIN)/python -m benchmarks.repops
+	$(BIN)/python -m benchmarks.disputes
 
 clean:
 	rm -rf $(VENV) node_modules .meritnet .pytest_cache
