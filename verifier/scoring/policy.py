@@ -16,8 +16,8 @@ verifiable tasks, so a verifier recomputing it gets the same bits):
    only outliers such as a boosted or poisoned update, are rejected); median and trimmed mean keep all
    and are robust in the aggregate itself. A rejected or invalid delta scores 0;
 2. the similarity factor, among the kept deltas: FoolsGold weights over the histories of
-   trainers that are not copy suspects; a copy suspect whose update nearly duplicates
-   another's (cosine > 0.9) gets 0.
+   trainers that are not copy suspects; a copy suspect whose update this round nearly
+   duplicates another's (cosine > 0.99) gets 0.
    Near-duplicates among non-suspects share one weight rather than each taking one;
 3. ``ema = alpha * improvement + (1 - alpha) * previous ema`` (the first round: the improvement);
 4. ``weight = max(0, ema) * similarity * reputation`` for kept deltas (reputation is a factor
@@ -38,13 +38,13 @@ from dataclasses import dataclass
 import torch
 
 from verifier.scoring.basic import SCORE_UNIT
-from verifier.scoring.robust import coordinate_median, krum_scores, multi_krum, trimmed_mean
+from verifier.scoring.robust import coordinate_median, flatten, krum_scores, multi_krum, trimmed_mean
 from verifier.scoring.similarity import foolsgold_weights
 
 __all__ = ["RULES", "ScoringPolicy", "Contribution", "Verdict", "score_round", "aggregate", "split_capped"]
 
 RULES = ("fedavg", "median", "trimmed_mean", "multi_krum")
-DUPLICATE_COSINE = 0.9
+DUPLICATE_COSINE = 0.99  # this round's updates this close are copies (honest IID updates are not)
 OUTLIER_FACTOR = 2.0
 
 
@@ -102,15 +102,19 @@ def _robust_keep(policy: ScoringPolicy, deltas: Sequence[Mapping[str, torch.Tens
     return sorted(set(multi_krum(deltas, faulty)) | {i for i, s in enumerate(scores) if s <= OUTLIER_FACTOR * median})
 
 
-def _similarity(contributions: Sequence[Contribution], suspects: set[int]) -> list[float]:
+def _cosines(x: torch.Tensor) -> torch.Tensor:
+    norms = x.norm(dim=1).clamp_min(1e-12)
+    cos = (x @ x.t()) / (norms.unsqueeze(0) * norms.unsqueeze(1))
+    return cos.fill_diagonal_(-1.0)
+
+
+def _similarity(contributions: Sequence[Contribution], suspects: set[int], updates: Sequence[Mapping[str, torch.Tensor]]) -> list[float]:
     n = len(contributions)
     histories = [c.history for c in contributions]
     if n < 2 or any(h is None for h in histories):
         return [1.0] * n
     x = torch.stack([h.to(torch.float64).reshape(-1) for h in histories])  # type: ignore[union-attr]
-    norms = x.norm(dim=1).clamp_min(1e-12)
-    cos = (x @ x.t()) / (norms.unsqueeze(0) * norms.unsqueeze(1))
-    cos.fill_diagonal_(-1.0)
+    cos = _cosines(torch.stack([flatten(u) for u in updates]))  # copies: this round's updates, not histories
     honest = [i for i in range(n) if i not in suspects]
     weights = dict(zip(honest, foolsgold_weights([x[i] for i in honest]), strict=True)) if honest else {}
     out = []
@@ -142,7 +146,8 @@ def score_round(policy: ScoringPolicy, contributions: Sequence[Contribution], de
     kept = {valid[k] for k in kept_local}
     suspects = {i for i, c in enumerate(contributions) if c.own_gain is not None and c.random_gain is not None and c.own_gain <= c.random_gain}
     ordered = sorted(kept)  # similarity among the kept deltas only: a rejected one weighs nothing
-    sim_of = dict(zip(ordered, _similarity([contributions[i] for i in ordered], {ordered.index(i) for i in suspects if i in kept}), strict=True))
+    sim_of = dict(zip(ordered, _similarity([contributions[i] for i in ordered], {ordered.index(i) for i in suspects if i in kept},
+                                           [deltas[i] for i in ordered]), strict=True))  # type: ignore[misc]  # fmt: skip
     rows = []
     for i, c in enumerate(contributions):
         ema = c.improvement if c.prev_ema is None else policy.ema_alpha * c.improvement + (1 - policy.ema_alpha) * c.prev_ema
