@@ -21,7 +21,7 @@ import math
 import torch
 
 __all__ = ["tree_sum", "matmul", "add_bias", "relu", "relu_grad", "exp", "log", "log_softmax", "cross_entropy_sum", "cross_entropy_grad",
-           "im2col", "col2im", "sgd_buffer", "sgd_param", "scale"]  # fmt: skip
+           "im2col", "col2im", "sgd_buffer", "sgd_param", "scale", "gelu", "gelu_grad", "adam_moments", "adam_param"]  # fmt: skip
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -62,17 +62,61 @@ def scale(x: torch.Tensor, factor: float) -> torch.Tensor:
     return x * torch.tensor(factor, dtype=x.dtype, device=x.device)
 
 
-def exp(x: torch.Tensor) -> torch.Tensor:
-    """float32 exp from basic float64 operations; subnormal results flushed to zero."""
-    x64 = x.to(torch.float64).clamp(-104.0, 88.0)
+def _exp64(x64: torch.Tensor) -> torch.Tensor:
+    """exp of float64 values in [-104, 88] from basic float64 operations (not rounded to float32)."""
+    x64 = x64.clamp(-104.0, 88.0)
     k = torch.round(x64 * _LOG2E)
     r = (x64 - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln2 / 2
     poly = torch.full_like(r, _EXP_TERMS[-1])
     for coeff in reversed(_EXP_TERMS[:-1]):  # Horner, separate multiply and add
         poly = poly * r
         poly = poly + coeff
-    out = torch.ldexp(poly, k.to(torch.int64)).to(torch.float32)
+    return torch.ldexp(poly, k.to(torch.int64))
+
+
+def exp(x: torch.Tensor) -> torch.Tensor:
+    """float32 exp from basic float64 operations; subnormal results flushed to zero."""
+    out = _exp64(x.to(torch.float64)).to(torch.float32)
     return torch.where(out < _FLT_MIN, torch.zeros_like(out), out)
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_K = 0.044715
+
+
+def _gelu_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x in float64, tanh(sqrt(2/pi) (x + 0.044715 x^3))) from basic float64 operations."""
+    x64 = x.to(torch.float64)
+    inner = (x64 + (x64 * x64 * x64) * _GELU_K) * _GELU_C
+    e = _exp64((inner * 2.0).clamp(-80.0, 80.0))
+    return x64, 1.0 - 2.0 * (1.0 / (e + 1.0))  # tanh z = 1 - 2 / (e^2z + 1); IEEE division is exact-rounded everywhere
+
+
+def gelu(x: torch.Tensor) -> torch.Tensor:
+    """GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))), rounded once to float32."""
+    x64, t = _gelu_parts(x)
+    return ((x64 * 0.5) * (1.0 + t)).to(torch.float32)
+
+
+def gelu_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """grad * d gelu / dx = grad * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2))."""
+    x64, t = _gelu_parts(x)
+    d = 0.5 * (1.0 + t) + ((x64 * 0.5) * (1.0 - t * t)) * (_GELU_C * (1.0 + (x64 * x64) * (3 * _GELU_K)))
+    return (grad.to(torch.float64) * d).to(torch.float32)
+
+
+def adam_moments(m: torch.Tensor, v: torch.Tensor, grad: torch.Tensor, beta1: float, beta2: float) -> torch.Tensor:
+    """The updated moments, stacked: m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 (separate products and sums)."""
+    return torch.stack([scale(m, beta1) + scale(grad, 1.0 - beta1), scale(v, beta2) + scale(grad * grad, 1.0 - beta2)])
+
+
+def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float, beta1: float, beta2: float, eps: float) -> torch.Tensor:
+    """p - lr * m_hat / (sqrt(v_hat) + eps); the bias corrections are Python float64 constants,
+    sqrt is IEEE correctly rounded (CPU and CUDA alike) and the division is float64."""
+    m_hat = moments[0].to(torch.float64) * (1.0 / (1.0 - beta1**step))
+    v_hat = moments[1].to(torch.float64) * (1.0 / (1.0 - beta2**step))
+    update = (m_hat * (1.0 / (torch.sqrt(v_hat) + eps))) * lr
+    return (param.to(torch.float64) - update).to(torch.float32)
 
 
 def log(x: torch.Tensor) -> torch.Tensor:

@@ -107,6 +107,21 @@ class RepOps:
                 p.copy_(new_p)
                 self._alias(p, new_p)
 
+    def gelu(self, x: torch.Tensor) -> torch.Tensor:
+        return _Gelu.apply(self, x)
+
+    def adam_(self, params: list[torch.Tensor], grads: list[torch.Tensor], moments: list[torch.Tensor], step: int, lr: float,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:  # fmt: skip
+        """In place: ``moments[i]`` (2 x shape: m and v) and ``params[i]`` after Adam step ``step`` (from 1)."""
+        with torch.no_grad():
+            for p, g, mv in zip(params, grads, moments, strict=True):
+                new_mv = self.k("adam_moments", mv[0], mv[1], g, beta1=beta1, beta2=beta2)
+                mv.copy_(new_mv)
+                self._alias(mv, new_mv)
+                new_p = self.k("adam_param", p, mv, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+                p.copy_(new_p)
+                self._alias(p, new_p)
+
     def combine(self, parts: list[torch.Tensor]) -> torch.Tensor:
         """Sum per-micro-batch gradients with the same tree a whole batch uses."""
         return parts[0] if len(parts) == 1 else self.k("tree_sum", torch.stack(parts), dim=0)
@@ -150,6 +165,19 @@ class _Relu(torch.autograd.Function):
     def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
         (x,) = ctx.saved_tensors
         return None, ctx.ops.k("relu_grad", g, x)
+
+
+class _Gelu(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, ops: RepOps, x: torch.Tensor) -> torch.Tensor:
+        ctx.ops = ops
+        ctx.save_for_backward(x)
+        return ops.k("gelu", x)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return None, ctx.ops.k("gelu_grad", g, x)
 
 
 class _CrossEntropy(torch.autograd.Function):

@@ -37,6 +37,10 @@ KERNELS: dict[str, Callable[..., torch.Tensor]] = {
     "col2im": kernels.col2im,
     "sgd_buffer": kernels.sgd_buffer,
     "sgd_param": kernels.sgd_param,
+    "gelu": kernels.gelu,
+    "gelu_grad": kernels.gelu_grad,
+    "adam_moments": kernels.adam_moments,
+    "adam_param": kernels.adam_param,
     "reshape": lambda x, shape: x.reshape(shape),
     "transpose": lambda x: x.t().contiguous(),
 }

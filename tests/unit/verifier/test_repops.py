@@ -142,3 +142,39 @@ def test_a_flipped_bit_changes_the_output_and_the_chain_from_there_on() -> None:
     forged = prefix_chain(result.state_hashes[0], hashes[:j] + [tensor_hash(bad_out)] + hashes[j + 1 :])
     assert honest[: j + 1] == forged[: j + 1]
     assert all(a != b for a, b in zip(honest[j + 1 :], forged[j + 1 :], strict=True))
+
+
+def test_gelu_forward_and_backward_match_torch_and_reproduce_across_threads() -> None:
+    x = torch.linspace(-12, 12, 4001).reshape(1, -1)
+    leaf = x.clone().requires_grad_(True)
+    out = RepOps().gelu(leaf)
+    out.sum().backward()
+    ref = x.clone().requires_grad_(True)
+    F.gelu(ref, approximate="tanh").sum().backward()
+    assert torch.allclose(out.detach(), F.gelu(x, approximate="tanh"), atol=1e-6)
+    assert torch.allclose(leaf.grad, ref.grad, atol=1e-5)
+    torch.set_num_threads(1)
+    single = kernels.gelu(x)
+    torch.set_num_threads(2)
+    assert torch.equal(single, kernels.gelu(x))
+
+
+def test_adam_steps_match_torch_and_replay_from_the_tape() -> None:
+    params = [rand(5, 3), rand(3)]
+    ours = [p.clone() for p in params]
+    theirs = [p.clone().requires_grad_(True) for p in params]
+    opt = torch.optim.Adam(theirs, lr=0.01)
+    moments = [torch.zeros(2, *p.shape) for p in params]
+    ops = RepOps()
+    tape = ops.start_tape()
+    for step in range(1, 6):
+        grads = [rand(*p.shape) for p in params]
+        ops.adam_(ours, grads, moments, step, lr=0.01)
+        for t, g in zip(theirs, grads, strict=True):
+            t.grad = g.clone()
+        opt.step()
+    for a, b in zip(ours, theirs, strict=True):
+        assert torch.allclose(a, b.detach(), atol=1e-6)
+    assert {e.name for e in tape.entries} == {"adam_moments", "adam_param"}
+    for entry in tape.entries:
+        assert replay_hash(entry.name, entry.inputs, entry.attrs) == entry.output_hash
