@@ -120,12 +120,11 @@ def _scenario(cfg: ScenarioConfig, folder: Path, as_json: bool) -> None:
         rounds.add_row(str(r["round"]), f"{r['accuracy_before']:.3f}" if r["accuracy_before"] is not None else "-",
                        f"{r['accuracy']:.3f}" if r["accuracy"] is not None else "-", f"{r['paid'] / TOKEN:.2f}")  # fmt: skip
     console.print(rounds)
-    people = Table(title="identities")
-    for col in ("name", "role", "behaviour", "stake before", "stake after", "slashed", "rewards", "reputation", "disputes won/lost"):
-        people.add_column(col)
+    people = Table(title="identities (MERIT; stake before -> after)")
+    for col in ("name", "behaviour", "stake", "slashed", "rewards", "reputation", "disputes won/lost"):
+        people.add_column(col, no_wrap=True)
     for p in report["identities"]:
-        people.add_row(p["name"], p["role"], p["behaviour"], f"{p['stake_before'] / TOKEN:g}", f"{p['stake_after'] / TOKEN:g}",
-                       f"{p['slashed'] / TOKEN:g}", f"{p['rewards'] / TOKEN:.2f}", f"{p['reputation']:.4f}",
-                       f"{p['disputes_won']}/{p['disputes_lost']}")  # fmt: skip
+        people.add_row(p["name"], p["behaviour"], f"{p['stake_before'] / TOKEN:g} -> {p['stake_after'] / TOKEN:g}", f"{p['slashed'] / TOKEN:g}",
+                       f"{p['rewards'] / TOKEN:.2f}", f"{p['reputation']:.4f}", f"{p['disputes_won']}/{p['disputes_lost']}")  # fmt: skip
     console.print(people)
     console.print(f"report.json and plots: {folder}")
