@@ -15,9 +15,10 @@ verifiable tasks, so a verifier recomputing it gets the same bits):
    neighbours and any other whose Krum score is within twice the median (so at most f, and
    only outliers such as a boosted or poisoned update, are rejected); median and trimmed mean keep all
    and are robust in the aggregate itself. A rejected or invalid delta scores 0;
-2. the similarity factor, among the kept deltas: FoolsGold weights over the histories of
-   trainers that are not copy suspects; a copy suspect whose update this round nearly
-   duplicates another's (cosine > 0.99) gets 0.
+2. the similarity factor, among the kept deltas: FoolsGold weights over the update histories;
+   in a group of near-duplicate updates (cosine > 0.99 this round) only the member with the
+   largest own-shard advantage keeps a weight (the copies get 0), so copying never pays and
+   never costs the original its share.
    Near-duplicates among non-suspects share one weight rather than each taking one;
 3. ``ema = alpha * improvement + (1 - alpha) * previous ema`` (the first round: the improvement);
 4. ``weight = max(0, ema) * similarity * reputation`` for kept deltas (reputation is a factor
@@ -108,24 +109,31 @@ def _cosines(x: torch.Tensor) -> torch.Tensor:
     return cos.fill_diagonal_(-1.0)
 
 
-def _similarity(contributions: Sequence[Contribution], suspects: set[int], updates: Sequence[Mapping[str, torch.Tensor]]) -> list[float]:
+def _advantage(c: Contribution) -> float | None:
+    return None if c.own_gain is None or c.random_gain is None else c.own_gain - c.random_gain
+
+
+def _similarity(contributions: Sequence[Contribution], updates: Sequence[Mapping[str, torch.Tensor]]) -> list[float]:
+    """FoolsGold weights over the update histories; within a group of near-duplicate updates
+    (cosine > 0.99 this round) only the member whose update fits its own shard best (the
+    original; a copy was trained on someone else's shard) keeps a weight. Without the copy
+    check's data the group stays in FoolsGold, where duplicates share about one weight."""
     n = len(contributions)
     histories = [c.history for c in contributions]
     if n < 2 or any(h is None for h in histories):
         return [1.0] * n
-    x = torch.stack([h.to(torch.float64).reshape(-1) for h in histories])  # type: ignore[union-attr]
-    cos = _cosines(torch.stack([flatten(u) for u in updates]))  # copies: this round's updates, not histories
-    honest = [i for i in range(n) if i not in suspects]
-    weights = dict(zip(honest, foolsgold_weights([x[i] for i in honest]), strict=True)) if honest else {}
-    out = []
+    cos = _cosines(torch.stack([flatten(u) for u in updates]))
+    copies: set[int] = set()
     for i in range(n):
-        if i in suspects and float(cos[i].max()) > DUPLICATE_COSINE:
-            out.append(0.0)
-        elif i in suspects:
-            out.append(foolsgold_weights([x[j] for j in [*honest, i]])[-1] if honest else 1.0)
-        else:
-            out.append(weights[i])
-    return out
+        group = [j for j in range(n) if j != i and float(cos[i, j]) > DUPLICATE_COSINE]
+        mine = _advantage(contributions[i])
+        if not group or mine is None or any(_advantage(contributions[j]) is None for j in group):
+            continue
+        if any((_advantage(contributions[j]), -j) > (mine, -i) for j in group):  # type: ignore[operator]
+            copies.add(i)
+    keep = [i for i in range(n) if i not in copies]
+    weights = dict(zip(keep, foolsgold_weights([histories[i].to(torch.float64).reshape(-1) for i in keep]), strict=True))  # type: ignore[union-attr]
+    return [weights.get(i, 0.0) for i in range(n)]
 
 
 def split_capped(budget: int, weights: Sequence[float], cap_bps: int) -> list[int]:
@@ -146,8 +154,7 @@ def score_round(policy: ScoringPolicy, contributions: Sequence[Contribution], de
     kept = {valid[k] for k in kept_local}
     suspects = {i for i, c in enumerate(contributions) if c.own_gain is not None and c.random_gain is not None and c.own_gain <= c.random_gain}
     ordered = sorted(kept)  # similarity among the kept deltas only: a rejected one weighs nothing
-    sim_of = dict(zip(ordered, _similarity([contributions[i] for i in ordered], {ordered.index(i) for i in suspects if i in kept},
-                                           [deltas[i] for i in ordered]), strict=True))  # type: ignore[misc]  # fmt: skip
+    sim_of = dict(zip(ordered, _similarity([contributions[i] for i in ordered], [deltas[i] for i in ordered]), strict=True))  # type: ignore[misc]
     rows = []
     for i, c in enumerate(contributions):
         ema = c.improvement if c.prev_ema is None else policy.ema_alpha * c.improvement + (1 - policy.ema_alpha) * c.prev_ema
