@@ -17,10 +17,8 @@ MAX_EXACT_PLAYERS = 8
 Value = Callable[[frozenset[int]], float]
 
 
-def exact_shapley(n: int, value: Value) -> list[float]:
-    """phi_i = sum over coalitions S without i of |S|!(n-|S|-1)!/n! (v(S + i) - v(S))."""
-    if not 1 <= n <= MAX_EXACT_PLAYERS:
-        raise ValueError(f"exact Shapley takes 1 to {MAX_EXACT_PLAYERS} players, got {n}")
+def _memo(value: Value) -> Value:
+    """``value`` evaluated once per coalition (each evaluation can cost a model pass)."""
     cache: dict[frozenset[int], float] = {}
 
     def v(s: frozenset[int]) -> float:
@@ -28,6 +26,14 @@ def exact_shapley(n: int, value: Value) -> list[float]:
             cache[s] = float(value(s))
         return cache[s]
 
+    return v
+
+
+def exact_shapley(n: int, value: Value) -> list[float]:
+    """phi_i = sum over coalitions S without i of |S|!(n-|S|-1)!/n! (v(S + i) - v(S))."""
+    if not 1 <= n <= MAX_EXACT_PLAYERS:
+        raise ValueError(f"exact Shapley takes 1 to {MAX_EXACT_PLAYERS} players, got {n}")
+    v = _memo(value)
     phi = [0.0] * n
     for i in range(n):
         others = [j for j in range(n) if j != i]
@@ -52,13 +58,7 @@ def monte_carlo_shapley(n: int, value: Value, permutations: int, seed: int) -> l
     import random
 
     rng = random.Random(seed)
-    cache: dict[frozenset[int], float] = {}
-
-    def v(s: frozenset[int]) -> float:
-        if s not in cache:
-            cache[s] = float(value(s))
-        return cache[s]
-
+    v = _memo(value)
     phi = [0.0] * n
     for _ in range(permutations):
         order = list(range(n))
