@@ -22,7 +22,11 @@ def trace(
     op_chain: Annotated[bool, typer.Option("--op-chain", help="Print the prefix chain c_0..c_M of --step's operators.")] = False,
     json_: JsonOption = False,
 ) -> None:
-    """Train a reference run and print S_0..S_N, the trace root and the operators per step."""
+    """Train a reference run and print S_0..S_N, the trace root and the operators per step.
+
+    RepOps runs its C kernels on the CPU when a C compiler is present (MERITNET_REPOPS_NATIVE=0
+    turns them off) and its torch kernels otherwise; both give the same hashes.
+    """
     if op_chain and step is None:
         step = 1
     result = run_trace(steps=steps, model=model, seed=seed, device=device, threads=threads, microbatch=microbatch, backend=backend,
@@ -30,7 +34,8 @@ def trace(
     if json_:
         emit(result, True)
         return
-    console.print(f"{backend} {model} on {device}, {result['threads']} threads: trace root {result['trace_root']}")
+    kernels = f" ({result['kernels']} kernels)" if result["kernels"] else ""
+    console.print(f"{backend}{kernels} {model} on {device}, {result['threads']} threads: trace root {result['trace_root']}")
     console.print(f"ops per step: {result['ops_per_step']}; S_{steps} = {result['state_hashes'][-1]}")
     if op_chain:
         for i, (entry, c) in enumerate(zip(result["ops"], result["op_chain"][1:], strict=True), start=1):

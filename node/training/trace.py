@@ -56,6 +56,7 @@ def run_trace(*, steps: int, model: str = "mlp", seed: int = 0, device: str = "c
         "backend": backend, "model": model, "steps": steps, "device": device, "threads": torch.get_num_threads(), "microbatch": microbatch,
         "state_hashes": [h.hex() for h in result.state_hashes], "trace_root": result.trace_root.hex(),
         "ops_per_step": calls_at["end"] - calls_at["start"] if "end" in calls_at else None,
+        "kernels": _kernels(backend, device),
     }  # fmt: skip
     if op_chain_step is not None:
         tape = tape_holder["tape"]
@@ -64,3 +65,12 @@ def run_trace(*, steps: int, model: str = "mlp", seed: int = 0, device: str = "c
         out["op_chain"] = [c.hex() for c in tape.chain(start)]
         out["ops"] = [{"name": e.name, "output_hash": e.output_hash.hex()} for e in tape.entries]
     return out
+
+
+def _kernels(backend: str, device: str) -> str | None:
+    """Which RepOps implementation ran: ``c`` (the CPU library) or ``torch`` (either gives the same bits)."""
+    if backend != "repops":
+        return None
+    from verifier.repops import native
+
+    return "c" if resolve_device(device).type == "cpu" and native.library() is not None else "torch"

@@ -38,11 +38,11 @@ def _reference(arena: Arena, spec: SimulationSpec):  # noqa: ANN202
     return play(Player(d), Player(c), case.ops, case.referee, defender_final=d.states[-1])
 
 
-@pytest.mark.parametrize(("k", "t", "j"), [(3, 1, 13), (1, 0, 0), (8, 7, 25), (7, 0, 12)])
+@pytest.mark.parametrize(("k", "t", "j"), [(3, 1, 13), (1, 0, 0), (8, 7, 21), (7, 0, 12)])
 def test_a_cheating_trainer_is_located_slashed_and_the_verifier_paid(arena: Arena, k: int, t: int, j: int) -> None:
     out = arena.dispute(SimulationSpec(steps=k, fault_step=t, fault_op=j, liar="defender"))
     assert (out["winner"], out["loser"]) == ("challenger", "defender")
-    assert out["located"] == {"step": t, "op": j} and out["moves"] == out["expected_moves"] == expected_moves(k, 26)
+    assert out["located"] == {"step": t, "op": j} and out["moves"] == out["expected_moves"] == expected_moves(k, 22)
     stake = out["stake"]["defender"]
     assert out["slashed"] == stake["before"] // 2 and stake["after"] == stake["before"] - out["slashed"]
     assert out["balance_change"]["challenger"] == out["slashed"] // 2  # its share of the slash; the bond came back
@@ -81,7 +81,7 @@ def test_two_honest_runs_leave_nothing_to_dispute(arena: Arena) -> None:
 
 def test_moves_are_checked_and_a_dispute_blocks_finalization(arena: Arena) -> None:
     net, games = arena.net, arena.net.disputes
-    case = arena.prepare(SimulationSpec(steps=4, fault_step=2, fault_op=5, liar="defender"))
+    case = arena.prepare(SimulationSpec(steps=4, fault_step=2, fault_op=4, liar="defender"))
     liar, honest = case.claims["defender"], case.claims["challenger"]
     net.token.approve(arena.verifier, games.address, 10 * games.params().bond)
     with reverts("DisputeGameInvalidProof"):

@@ -20,7 +20,7 @@ def test_a_cheating_trainer_is_caught_slashed_and_unpaid(tmp_path: Path) -> None
     acc = h.accounts
     honest = [h.trainer(acc[2]), h.trainer(acc[3])]
     cheater = h.trainer(acc[4])
-    cheater.fault = (3, 13)  # computes relu_grad of step 3 wrongly and carries on
+    cheater.fault = (3, 10)  # computes relu_grad of step 3 wrongly and carries on
     verifier = Verifier(h.net, h.store, acc[5], h.task_id, fraction=1.0, on_event=h.events.append)
     verifier.ensure_registered()
     referees = [RefereeNode(h.net, h.store, Member(a, KeyPair.from_seed(a.encode())), on_event=h.events.append) for a in acc[6:9]]

@@ -16,23 +16,35 @@ Rules, one for CPU and GPU alike:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
+from verifier.repops import native
+
 __all__ = ["tree_sum", "matmul", "add_bias", "relu", "relu_grad", "exp", "log", "log_softmax", "cross_entropy_sum", "cross_entropy_grad",
            "im2col", "col2im", "sgd_buffer", "sgd_param", "scale", "gelu", "gelu_grad", "adam_moments", "adam_param"]  # fmt: skip
 
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_LOG2E = 1.0 / math.log(2.0)
-_EXP_TERMS = [1.0 / math.factorial(n) for n in range(14)]
-_FLT_MIN = 1.1754943508222875e-38
+# Constants, shared with the C kernels (verifier/repops/native).
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+LOG2E = 1.0 / math.log(2.0)
+EXP_TERMS = [1.0 / math.factorial(n) for n in range(14)]
+EXP_TERMS_COUNT = len(EXP_TERMS)
+LOG_TERMS = [1.0 / 31.0] + [1.0 / n for n in range(29, 0, -2)]
+FLT_MIN = 1.1754943508222875e-38
 
 
 def tree_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
     """Sum over ``dim`` by a fixed pairwise tree of elementwise additions."""
     x = x.movedim(dim, 0)
+    lib = native.usable(x) if x.dtype == torch.float32 and x.dim() >= 1 and x.shape[0] > 0 else None
+    if lib is not None:
+        rows = x.reshape(x.shape[0], -1) if x.dim() != 2 else x
+        out = torch.empty(x.shape[1:], dtype=torch.float32)
+        _check(lib.rp_tree_rows(rows.data_ptr(), rows.stride(0), rows.stride(1), out.data_ptr(), rows.shape[0], rows.shape[1]))
+        return out
     while x.shape[0] > 1:
         if x.shape[0] % 2:
             x = torch.cat([x, torch.zeros_like(x[:1])])
@@ -40,10 +52,25 @@ def tree_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
     return x[0] if x.shape[0] == 1 else torch.zeros_like(x.sum(0))
 
 
-def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a @ b`` for 2-D float32 tensors, reduced over the shared index by :func:`tree_sum`."""
+def matmul(a: torch.Tensor, b: torch.Tensor, trans_a: bool = False, trans_b: bool = False) -> torch.Tensor:
+    """``op(a) @ op(b)`` for 2-D float32 tensors (``op`` transposes where asked), reduced over the
+    shared index by :func:`tree_sum`."""
+    a, b = (a.t() if trans_a else a), (b.t() if trans_b else b)
+    lib = native.usable(a, b) if a.dtype == b.dtype == torch.float32 else None
+    if lib is not None:
+        (m, k), n = a.shape, b.shape[1]
+        out = torch.empty(m, n, dtype=torch.float32)
+        _check(lib.rp_matmul(a.data_ptr(), a.stride(0), a.stride(1), b.data_ptr(), b.stride(0), b.stride(1), out.data_ptr(), m, k, n))
+        return out
     products = a.unsqueeze(2) * b.unsqueeze(0)  # (m, k, n): one rounding per product
     return tree_sum(products, 1)
+
+
+def _check(rc: int) -> None:
+    if rc == -1:
+        raise MemoryError("RepOps C kernel: out of memory")
+    if rc == -2:
+        raise IndexError("target out of range for the number of classes")
 
 
 def add_bias(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -51,24 +78,39 @@ def add_bias(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
+    lib = _native_same(x)
+    if lib is not None:
+        out = torch.empty_like(x)
+        lib.rp_relu(x.data_ptr(), out.data_ptr(), x.numel())
+        return out
     return torch.where(x > 0, x, torch.zeros_like(x))
 
 
 def relu_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    lib = _native_same(grad, x)
+    if lib is not None:
+        out = torch.empty_like(grad)
+        lib.rp_relu_grad(grad.data_ptr(), x.data_ptr(), out.data_ptr(), x.numel())
+        return out
     return torch.where(x > 0, grad, torch.zeros_like(grad))
 
 
 def scale(x: torch.Tensor, factor: float) -> torch.Tensor:
-    return x * torch.tensor(factor, dtype=x.dtype, device=x.device)
+    return x * _scalar(factor, x.dtype, x.device)
+
+
+@functools.lru_cache(maxsize=256)
+def _scalar(factor: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.tensor(factor, dtype=dtype, device=device)
 
 
 def _exp64(x64: torch.Tensor) -> torch.Tensor:
     """exp of float64 values in [-104, 88] from basic float64 operations (not rounded to float32)."""
     x64 = x64.clamp(-104.0, 88.0)
-    k = torch.round(x64 * _LOG2E)
-    r = (x64 - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln2 / 2
-    poly = torch.full_like(r, _EXP_TERMS[-1])
-    for coeff in reversed(_EXP_TERMS[:-1]):  # Horner, separate multiply and add
+    k = torch.round(x64 * LOG2E)
+    r = (x64 - k * LN2_HI) - k * LN2_LO  # |r| <= ln2 / 2
+    poly = torch.full_like(r, EXP_TERMS[-1])
+    for coeff in reversed(EXP_TERMS[:-1]):  # Horner, separate multiply and add
         poly = poly * r
         poly = poly + coeff
     return torch.ldexp(poly, k.to(torch.int64))
@@ -76,8 +118,14 @@ def _exp64(x64: torch.Tensor) -> torch.Tensor:
 
 def exp(x: torch.Tensor) -> torch.Tensor:
     """float32 exp from basic float64 operations; subnormal results flushed to zero."""
+    lib = native.usable(x) if x.dtype == torch.float32 else None
+    if lib is not None:
+        x = x.contiguous()
+        out = torch.empty_like(x)
+        lib.rp_exp(x.data_ptr(), out.data_ptr(), x.numel())
+        return out
     out = _exp64(x.to(torch.float64)).to(torch.float32)
-    return torch.where(out < _FLT_MIN, torch.zeros_like(out), out)
+    return torch.where(out < FLT_MIN, torch.zeros_like(out), out)
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
@@ -121,35 +169,67 @@ def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float,
 
 def log(x: torch.Tensor) -> torch.Tensor:
     """float32 natural log of positive normal float32 values, from basic float64 operations."""
+    lib = native.usable(x) if x.dtype == torch.float32 else None
+    if lib is not None:
+        x = x.contiguous()
+        out = torch.empty_like(x)
+        lib.rp_log(x.data_ptr(), out.data_ptr(), x.numel())
+        return out
     mantissa, exponent = torch.frexp(x.to(torch.float64))  # x = m * 2^e, m in [0.5, 1)
     f = (mantissa - 1.0) * (1.0 / (mantissa + 1.0))  # reciprocal then product; |f| <= 1/3
     f2 = f * f
-    series = torch.full_like(f, 1.0 / 31.0)
-    for n in range(29, 0, -2):
+    series = torch.full_like(f, LOG_TERMS[0])
+    for term in LOG_TERMS[1:]:
         series = series * f2
-        series = series + 1.0 / n
+        series = series + term
     log_m = (f * series) * 2.0
     e = exponent.to(torch.float64)
-    return ((e * _LN2_HI + log_m) + e * _LN2_LO).to(torch.float32)
+    return ((e * LN2_HI + log_m) + e * LN2_LO).to(torch.float32)
 
 
 def log_softmax(logits: torch.Tensor) -> torch.Tensor:
     """Row-wise log-softmax of (batch, classes) logits."""
+    lib = _native_rows(logits)
+    if lib is not None:
+        logits = logits.contiguous()
+        out = torch.empty_like(logits)
+        _check(lib.rp_log_softmax(logits.data_ptr(), out.data_ptr(), *logits.shape))
+        return out
     shifted = logits - logits.amax(dim=1, keepdim=True)  # max is exact and order-free
     return shifted - log(tree_sum(exp(shifted), 1)).unsqueeze(1)
 
 
 def cross_entropy_sum(logits: torch.Tensor, target: torch.Tensor, factor: float) -> torch.Tensor:
     """``factor * sum_i -log_softmax(logits)[i, target_i]`` (factor 1/B gives the batch mean)."""
+    lib = _native_rows(logits, target)
+    if lib is not None:
+        logits, target = logits.contiguous(), target.contiguous()
+        out = torch.empty((), dtype=torch.float32)
+        _check(lib.rp_cross_entropy_sum(logits.data_ptr(), target.data_ptr(), out.data_ptr(), *logits.shape, factor))
+        return out
     picked = log_softmax(logits).gather(1, target.unsqueeze(1)).squeeze(1)
     return scale(tree_sum(-picked, 0), factor)
 
 
 def cross_entropy_grad(logits: torch.Tensor, target: torch.Tensor, factor: float) -> torch.Tensor:
     """d cross_entropy_sum / d logits = factor * (softmax - onehot), row by row."""
+    lib = _native_rows(logits, target)
+    if lib is not None:
+        logits, target = logits.contiguous(), target.contiguous()
+        out = torch.empty_like(logits)
+        _check(lib.rp_cross_entropy_grad(logits.data_ptr(), target.data_ptr(), out.data_ptr(), *logits.shape, factor))
+        return out
     probs = exp(log_softmax(logits))
     onehot = torch.zeros_like(probs).scatter_(1, target.unsqueeze(1), 1.0)
     return scale(probs - onehot, factor)
+
+
+def _native_rows(logits: torch.Tensor, *others: torch.Tensor) -> object:
+    """The C library for (batch, classes) float32 logits with at least one class, else None."""
+    if logits.dim() != 2 or logits.shape[1] == 0 or logits.dtype != torch.float32 or any(t.dtype != torch.int64 for t in others):
+        return None
+    return native.usable(logits, *others)
+
 
 
 def im2col(x: torch.Tensor, kernel: int, padding: int) -> torch.Tensor:
@@ -171,9 +251,33 @@ def col2im(cols: torch.Tensor, shape: tuple[int, int, int, int], kernel: int, pa
     return padded[:, :, padding : padding + h, padding : padding + w].contiguous()
 
 
-def sgd_buffer(buffer: torch.Tensor, grad: torch.Tensor, momentum: float) -> torch.Tensor:
-    return scale(buffer, momentum) + grad
+def sgd_buffer(buffer: torch.Tensor, grad: torch.Tensor, momentum: float, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``momentum * buffer + grad`` (the factor rounded to float32; a product, then a sum), into ``out`` if given."""
+    lib = _native_same(buffer, grad, *([] if out is None else [out]))
+    if lib is not None:
+        out = torch.empty_like(buffer) if out is None else out
+        lib.rp_scale_add(buffer.data_ptr(), momentum, grad.data_ptr(), out.data_ptr(), out.numel())
+        return out
+    return _into(scale(buffer, momentum) + grad, out)
 
 
-def sgd_param(param: torch.Tensor, buffer: torch.Tensor, lr: float) -> torch.Tensor:
-    return param - scale(buffer, lr)
+def sgd_param(param: torch.Tensor, buffer: torch.Tensor, lr: float, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``param - lr * buffer`` (the factor rounded to float32; a product, then a difference), into ``out`` if given."""
+    lib = _native_same(param, buffer, *([] if out is None else [out]))
+    if lib is not None:
+        out = torch.empty_like(param) if out is None else out
+        lib.rp_sub_scaled(param.data_ptr(), buffer.data_ptr(), lr, out.data_ptr(), out.numel())
+        return out
+    return _into(param - scale(buffer, lr), out)
+
+
+def _into(value: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+    return value if out is None else out.copy_(value)
+
+
+def _native_same(*tensors: torch.Tensor) -> object:
+    """The C library for contiguous float32 CPU tensors of one shape, else None."""
+    first = tensors[0]
+    if any(t.dtype != torch.float32 or t.shape != first.shape or not t.is_contiguous() for t in tensors):
+        return None
+    return native.usable(*tensors)

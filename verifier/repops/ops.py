@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from verifier.repops import kernels
 from verifier.repops.canonical import full_state, state_hash, tensor_hash
 from verifier.repops.tape import KERNELS, STATE_OP, Tape
 
@@ -48,7 +49,7 @@ class RepOps:
     def k(self, name: str, *inputs: torch.Tensor, **attrs: Any) -> torch.Tensor:
         """Run kernel ``name`` and record the call."""
         out = KERNELS[name](*inputs, **attrs)
-        if self.fault == (self.step, self.index):
+        if self.fault is not None and self.fault == (self.step, self.index):
             out = _corrupt(out)
         if self.tape is not None:
             self.tape.record(name, inputs, attrs, tensor_hash(out), [self._source(t) for t in inputs])
@@ -99,6 +100,13 @@ class RepOps:
 
     def sgd_momentum_(self, params: list[torch.Tensor], grads: list[torch.Tensor], buffers: list[torch.Tensor], lr: float, momentum: float) -> None:
         with torch.no_grad():
+            if self.tape is None and (self.fault is None or self.fault[0] != self.step):  # nothing to record: in place
+                for p, g, b in zip(params, grads, buffers, strict=True):
+                    kernels.sgd_buffer(b, g, momentum, out=b)
+                    kernels.sgd_param(p, b, lr, out=p)
+                self.calls += 2 * len(params)
+                self.index += 2 * len(params)
+                return
             for p, g, b in zip(params, grads, buffers, strict=True):
                 new_b = self.k("sgd_buffer", b, g, momentum=momentum)
                 b.copy_(new_b)
@@ -140,16 +148,15 @@ class _Linear(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, ops: RepOps, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ctx.ops = ops
-        wt = ops.k("transpose", w)
         ctx.save_for_backward(x, w)
-        return ops.k("add_bias", ops.k("matmul", x, wt), b)
+        return ops.k("add_bias", ops.k("matmul", x, w, trans_b=True), b)
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
         ops: RepOps = ctx.ops
         x, w = ctx.saved_tensors
         grad_x = ops.k("matmul", g, w) if ctx.needs_input_grad[1] else None
-        grad_w = ops.k("matmul", ops.k("transpose", g), x)
+        grad_w = ops.k("matmul", g, x, trans_a=True)
         grad_b = ops.k("tree_sum", g, dim=0)
         return None, grad_x, grad_w, grad_b
 
@@ -205,7 +212,7 @@ class _Conv2d(torch.autograd.Function):
         w2 = ops.k("reshape", w, shape=(out_c, -1))
         ctx.save_for_backward(cols, w2)
         ctx.kernel = kernel
-        y = ops.k("add_bias", ops.k("matmul", cols, ops.k("transpose", w2)), b)  # (b*h*w, out_c)
+        y = ops.k("add_bias", ops.k("matmul", cols, w2, trans_b=True), b)  # (b*h*w, out_c)
         batch, _, h, width = x.shape
         return y.reshape(batch, h, width, out_c).permute(0, 3, 1, 2).contiguous()
 
@@ -215,7 +222,7 @@ class _Conv2d(torch.autograd.Function):
         cols, w2 = ctx.saved_tensors
         out_c = w2.shape[0]
         g2 = g.permute(0, 2, 3, 1).reshape(-1, out_c).contiguous()
-        grad_w = ops.k("reshape", ops.k("matmul", ops.k("transpose", g2), cols), shape=(out_c, -1, ctx.kernel, ctx.kernel))
+        grad_w = ops.k("reshape", ops.k("matmul", g2, cols, trans_a=True), shape=(out_c, -1, ctx.kernel, ctx.kernel))
         grad_b = ops.k("tree_sum", g2, dim=0)
         grad_x = None
         if ctx.needs_input_grad[1]:

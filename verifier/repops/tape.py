@@ -42,7 +42,6 @@ KERNELS: dict[str, Callable[..., torch.Tensor]] = {
     "adam_moments": kernels.adam_moments,
     "adam_param": kernels.adam_param,
     "reshape": lambda x, shape: x.reshape(shape),
-    "transpose": lambda x: x.t().contiguous(),
 }
 STATE_OP = "state"
 

@@ -25,7 +25,7 @@ from verifier.dispute.referee import Evidence, EvidenceRejected, decide
 SHARD = split_shards(load_digits(), 3)[0][0]
 BASE = get_model("mlp").init(0)
 SEED = hashlib.sha256(b"dispute-tests").digest()
-LOSS_OP = 7  # cross_entropy_sum: its output feeds nothing, so a fault there changes no state
+LOSS_OP = 5  # cross_entropy_sum: its output feeds nothing, so a fault there changes no state
 
 
 def config(k: int) -> TrainConfig:
@@ -51,7 +51,7 @@ def referee(k: int):  # noqa: ANN201
 
 
 def test_the_program_is_fully_resolved_and_ends_with_the_state_operator() -> None:
-    assert M == 26 and PROGRAM[-1].name == "state" and PROGRAM[LOSS_OP].name == "cross_entropy_sum"
+    assert M == 22 and PROGRAM[-1].name == "state" and PROGRAM[LOSS_OP].name == "cross_entropy_sum"
     assert all("?" not in op.sources for op in PROGRAM)
     assert expected_moves(1, M) == 5 and expected_moves(100, M) == 7 + 5
 
@@ -154,12 +154,13 @@ def test_the_referee_rejects_tampered_inputs_wrong_prefixes_and_a_fake_start_sta
         decide(PROGRAM, t, j, start, agreed, Evidence(good.prefix, [flipped, *good.inputs[1:]]), batch)
     with pytest.raises(EvidenceRejected, match="do not chain"):
         decide(PROGRAM, t, j, start, agreed, Evidence([b"\x00" * 32, *good.prefix[1:]], good.inputs), batch)
-    p = next(i for i, op in enumerate(PROGRAM) if op.sources[0].startswith("ext:param."))
+    p = next(i for i, op in enumerate(PROGRAM) if any(s.startswith("ext:param.") for s in op.sources))
     start, agreed = _located(k, t, p)
     ev = honest(k).evidence(t, p)
     fake_state = {name: v.clone() + 1 if v.is_floating_point() else v for name, v in ev.start_state.items()}  # type: ignore[union-attr]
+    fake_inputs = [fake_state[s.removeprefix("ext:param.")] if s.startswith("ext:param.") else x for s, x in zip(PROGRAM[p].sources, ev.inputs, strict=True)]
     with pytest.raises(EvidenceRejected, match="start state"):
-        decide(PROGRAM, t, p, start, agreed, Evidence(ev.prefix, [fake_state["fc1.weight"]], fake_state), batch)
+        decide(PROGRAM, t, p, start, agreed, Evidence(ev.prefix, fake_inputs, fake_state), batch)
     # A batch input that is not the batch the task's data and seed define:
     b = next(i for i, op in enumerate(PROGRAM) if any(s.startswith("ext:batch.") for s in op.sources))
     start, agreed = _located(k, t, b)

@@ -1,0 +1,264 @@
+/* RepOps CPU kernels: the same fixed sequence of IEEE operations as the torch implementation
+ * in verifier/repops/kernels.py, in one call instead of dozens of small torch operations.
+ *
+ * Built with -ffp-contract=off and without -ffast-math: every product and sum is rounded on
+ * its own (no fused multiply-add), nothing is reassociated, subnormals are kept. Loops are
+ * vectorized only across independent outputs (the j index), never across a reduction, so the
+ * order of every reduction is the one the torch implementation uses. tests/unit/verifier
+ * checks both implementations bit for bit.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXP_TERMS 14
+static double exp_terms[EXP_TERMS];
+static double ln2_hi, ln2_lo, log2e, flt_min;
+static double log_terms[16]; /* 1/31, 1/29, ..., 1/1 */
+
+void rp_init(const double *terms, double hi, double lo, double l2e, double fmin, const double *logs) {
+    memcpy(exp_terms, terms, sizeof exp_terms);
+    memcpy(log_terms, logs, sizeof log_terms);
+    ln2_hi = hi;
+    ln2_lo = lo;
+    log2e = l2e;
+    flt_min = fmin;
+}
+
+/* Pairwise tree over `cnt` rows of `n` floats in w (room for one extra row): adjacent pairs,
+ * a zero row appended whenever the count is odd; the result ends up in row 0. */
+static void tree(float *w, int64_t cnt, int64_t n) {
+    while (cnt > 1) {
+        if (cnt & 1) {
+            memset(w + cnt * n, 0, (size_t)n * sizeof(float));
+            cnt++;
+        }
+        int64_t half = cnt / 2;
+        for (int64_t t = 0; t < half; t++) {
+            float *dst = w + t * n;
+            const float *x0 = w + 2 * t * n, *x1 = x0 + n;
+            for (int64_t j = 0; j < n; j++) dst[j] = x0[j] + x1[j];
+        }
+        cnt = half;
+    }
+}
+
+/* Streaming form of tree(), for matmul: leaves are pushed in order and two partial sums of
+ * one level are added (earlier + later) as soon as both exist, like a binary counter; the
+ * result is the root of the tree over the next power of two of leaves, missing leaves being
+ * zeros. tree()'s level-by-level padding gives the same bits: adding zeros is idempotent
+ * after the first (x + 0 + 0 == x + 0). A block of 2^L missing leaves is pushed as one +0 at
+ * level L (its value). Each output tile of T columns keeps its stack in a small local array. */
+#define MAX_LEVELS 64
+/* An R x T output tile: leaves come in blocks of 8 (((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)), the
+ * tree's first three levels, in registers) pushed at level 3, then single leaves, then zeros. */
+#define DEFINE_TILE(R, T)                                                                                            \
+    static void tile_##R##_##T(const float *a, int64_t sa0, int64_t sa1, const float *b, int64_t sb0, float *out,   \
+                               int64_t ldo, int64_t k) {                                                             \
+        float acc[MAX_LEVELS][R][T], v[R][T];                                                                        \
+        uint64_t count = 0;                                                                                          \
+        int lvl = 0;                                                                                                 \
+        while (count < (uint64_t)k || (count & (count - 1))) {                                                      \
+            int level = 0;                                                                                           \
+            if (count + 8 <= (uint64_t)k) {                                                                          \
+                const float *b0 = b + count * sb0;                                                                   \
+                for (int r = 0; r < R; r++) {                                                                        \
+                    const float *ar = a + r * sa0 + count * sa1;                                                     \
+                    const float a0 = ar[0], a1 = ar[sa1], a2 = ar[2 * sa1], a3 = ar[3 * sa1];                        \
+                    const float a4 = ar[4 * sa1], a5 = ar[5 * sa1], a6 = ar[6 * sa1], a7 = ar[7 * sa1];              \
+                    for (int j = 0; j < T; j++) {                                                                    \
+                        float p0 = a0 * b0[j], p1 = a1 * b0[sb0 + j], p2 = a2 * b0[2 * sb0 + j];                     \
+                        float p3 = a3 * b0[3 * sb0 + j], p4 = a4 * b0[4 * sb0 + j], p5 = a5 * b0[5 * sb0 + j];       \
+                        float p6 = a6 * b0[6 * sb0 + j], p7 = a7 * b0[7 * sb0 + j];                                  \
+                        v[r][j] = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7));                                 \
+                    }                                                                                                \
+                }                                                                                                    \
+                level = 3;                                                                                           \
+            } else if (count < (uint64_t)k) {                                                                        \
+                const float *br = b + count * sb0;                                                                   \
+                for (int r = 0; r < R; r++) {                                                                        \
+                    const float aik = a[r * sa0 + count * sa1];                                                      \
+                    for (int j = 0; j < T; j++) v[r][j] = aik * br[j];                                               \
+                }                                                                                                    \
+            } else {                                                                                                 \
+                level = __builtin_ctzll(count);                                                                      \
+                for (int r = 0; r < R; r++)                                                                          \
+                    for (int j = 0; j < T; j++) v[r][j] = 0.0f;                                                      \
+            }                                                                                                        \
+            lvl = level;                                                                                             \
+            for (uint64_t c = (count >> level) + 1; (c & 1) == 0; c >>= 1, lvl++)                                    \
+                for (int r = 0; r < R; r++)                                                                          \
+                    for (int j = 0; j < T; j++) v[r][j] = acc[lvl][r][j] + v[r][j];                                  \
+            for (int r = 0; r < R; r++)                                                                              \
+                for (int j = 0; j < T; j++) acc[lvl][r][j] = v[r][j];                                                \
+            count += (uint64_t)1 << level;                                                                           \
+        }                                                                                                            \
+        for (int r = 0; r < R; r++)                                                                                  \
+            for (int j = 0; j < T; j++) out[r * ldo + j] = acc[lvl][r][j];                                           \
+    }
+DEFINE_TILE(4, 32)
+DEFINE_TILE(4, 8)
+DEFINE_TILE(4, 1)
+DEFINE_TILE(1, 32)
+DEFINE_TILE(1, 8)
+DEFINE_TILE(1, 1)
+
+/* out (m x n) = tree over k of a[i,k] * b[k,j]; a and b given by strides (transposes are free). */
+int rp_matmul(const float *a, int64_t sa0, int64_t sa1, const float *b, int64_t sb0, int64_t sb1, float *out, int64_t m,
+              int64_t k, int64_t n) {
+    if (k == 0) {
+        memset(out, 0, (size_t)(m * n) * sizeof(float));
+        return 0;
+    }
+    float *bc = NULL;
+    if (sb1 != 1) { /* a contiguous copy of b so that the j loop runs over adjacent floats */
+        bc = malloc((size_t)(k * n) * sizeof(float));
+        if (!bc) return -1;
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t j = 0; j < n; j++) bc[kk * n + j] = b[kk * sb0 + j * sb1];
+        b = bc;
+        sb0 = n;
+    }
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) tile_4_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j + 8 <= n; j += 8) tile_4_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j < n; j++) tile_4_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    }
+    for (; i < m; i++) {
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) tile_1_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j + 8 <= n; j += 8) tile_1_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j < n; j++) tile_1_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    }
+    free(bc);
+    return 0;
+}
+
+/* out (n) = tree over the r rows of x (r x n, strides s0, s1): a matmul with a row of ones
+ * (1 * x == x exactly). */
+int rp_tree_rows(const float *x, int64_t s0, int64_t s1, float *out, int64_t r, int64_t n) {
+    float *ones = malloc((size_t)(r > 0 ? r : 1) * sizeof(float));
+    if (!ones) return -1;
+    for (int64_t i = 0; i < r; i++) ones[i] = 1.0f;
+    int rc = rp_matmul(ones, r, 1, x, s0, s1, out, 1, r, n);
+    free(ones);
+    return rc;
+}
+
+static double exp64(double x) {
+    if (x < -104.0) x = -104.0; /* torch.clamp: NaN stays NaN */
+    if (x > 88.0) x = 88.0;
+    double k = nearbyint(x * log2e);
+    double r = (x - k * ln2_hi) - k * ln2_lo;
+    double p = exp_terms[EXP_TERMS - 1];
+    for (int i = EXP_TERMS - 2; i >= 0; i--) {
+        p = p * r;
+        p = p + exp_terms[i];
+    }
+    return isnan(k) ? k : ldexp(p, (int)k);
+}
+
+static float exp32(float x) {
+    float out = (float)exp64((double)x);
+    return out < flt_min ? 0.0f : out;
+}
+
+static float log32(float x) {
+    int e;
+    double mantissa = frexp((double)x, &e);
+    double f = (mantissa - 1.0) * (1.0 / (mantissa + 1.0));
+    double f2 = f * f;
+    double series = log_terms[0];
+    for (int i = 1; i < 16; i++) {
+        series = series * f2;
+        series = series + log_terms[i];
+    }
+    double log_m = (f * series) * 2.0;
+    double ed = (double)e;
+    return (float)((ed * ln2_hi + log_m) + ed * ln2_lo);
+}
+
+void rp_exp(const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = exp32(x[i]);
+}
+
+void rp_log(const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = log32(x[i]);
+}
+
+/* Row-wise log-softmax of x (b x c): shifted = x - max; shifted - log(tree(exp(shifted))). */
+int rp_log_softmax(const float *x, float *out, int64_t b, int64_t c) {
+    float *w = malloc((size_t)(c + 1) * sizeof(float));
+    if (!w) return -1;
+    for (int64_t i = 0; i < b; i++) {
+        const float *row = x + i * c;
+        float mx = row[0];
+        for (int64_t j = 1; j < c; j++)
+            if (row[j] > mx || isnan(row[j])) mx = isnan(mx) ? mx : row[j];
+        float *o = out + i * c;
+        for (int64_t j = 0; j < c; j++) {
+            o[j] = row[j] - mx;
+            w[j] = exp32(o[j]);
+        }
+        tree(w, c, 1);
+        const float lse = log32(w[0]);
+        for (int64_t j = 0; j < c; j++) o[j] = o[j] - lse;
+    }
+    free(w);
+    return 0;
+}
+
+/* factor * tree over i of -log_softmax(x)[i, target_i]; -2 for a target out of range. */
+int rp_cross_entropy_sum(const float *x, const int64_t *target, float *out, int64_t b, int64_t c, float factor) {
+    for (int64_t i = 0; i < b; i++)
+        if (target[i] < 0 || target[i] >= c) return -2;
+    float *ls = malloc((size_t)(b * c) * sizeof(float));
+    float *picked = malloc((size_t)(b + 1) * sizeof(float));
+    if (!ls || !picked) {
+        free(ls);
+        free(picked);
+        return -1;
+    }
+    int rc = rp_log_softmax(x, ls, b, c);
+    for (int64_t i = 0; i < b; i++) picked[i] = -ls[i * c + target[i]];
+    if (b == 0) picked[0] = 0.0f;
+    tree(picked, b, 1);
+    out[0] = picked[0] * factor;
+    free(ls);
+    free(picked);
+    return rc;
+}
+
+/* factor * (exp(log_softmax(x)) - onehot(target)). */
+int rp_cross_entropy_grad(const float *x, const int64_t *target, float *out, int64_t b, int64_t c, float factor) {
+    for (int64_t i = 0; i < b; i++)
+        if (target[i] < 0 || target[i] >= c) return -2;
+    int rc = rp_log_softmax(x, out, b, c);
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t j = 0; j < c; j++) {
+            const float onehot = j == target[i] ? 1.0f : 0.0f;
+            out[i * c + j] = (exp32(out[i * c + j]) - onehot) * factor;
+        }
+    return rc;
+}
+
+/* out = x * f + y and out = p - x * f, elementwise (two roundings each: the SGD kernels). */
+void rp_scale_add(const float *x, float f, const float *y, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] * f + y[i];
+}
+
+void rp_sub_scaled(const float *p, const float *x, float f, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = p[i] - x[i] * f;
+}
+
+/* ReLU and its gradient: x > 0 ? x : +0 and x > 0 ? g : +0 (NaN is not > 0). */
+void rp_relu(const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void rp_relu_grad(const float *g, const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.0f ? g[i] : 0.0f;
+}
