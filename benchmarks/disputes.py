@@ -30,7 +30,7 @@ from node.training.claims import program_for, step_batch, train_claim
 from node.training.data import load_digits, split_shards
 from node.training.loop import TrainConfig, train
 from node.training.models import get_model
-from verifier.dispute.bls import KeyPair, aggregate_g1, aggregate_g2, g1_to_sol, g2_to_sol, signer_bitmap
+from verifier.dispute.bls import aggregate_g1, aggregate_g2, g1_to_sol, g2_to_sol, signer_bitmap
 from verifier.dispute.game import Player, expected_moves, play
 from verifier.dispute.referee import decide
 from verifier.repops.ops import RepOps

@@ -3,7 +3,8 @@
 
     python scripts/repops_gpu_check.py [--steps 100] [--model mlp]
 
-On a machine without CUDA it prints the CPU hashes and says so.
+On a machine without CUDA it prints the CPU hashes and says so. The CPU run uses the C kernels
+where they build, the CUDA run the torch kernels: two implementations on two devices.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def main() -> int:
     parser.add_argument("--model", default="mlp")
     args = parser.parse_args()
     cpu = run_trace(steps=args.steps, model=args.model, device="cpu")
-    report = {"model": args.model, "steps": args.steps, "cpu_trace_root": cpu["trace_root"], "cuda_available": torch.cuda.is_available()}
+    report = {"model": args.model, "steps": args.steps, "cpu_kernels": cpu["kernels"], "cpu_trace_root": cpu["trace_root"],
+              "cuda_available": torch.cuda.is_available()}  # fmt: skip
     if torch.cuda.is_available():
         gpu = run_trace(steps=args.steps, model=args.model, device="cuda")
         same = [a == b for a, b in zip(cpu["state_hashes"], gpu["state_hashes"], strict=True)]

@@ -3,7 +3,6 @@ every way to cheat in them, and every way to attack the committee's verdict."""
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 from py_ecc import optimized_bn128 as bn

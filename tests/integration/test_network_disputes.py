@@ -11,7 +11,7 @@ from node.chain.disputes import Party, Stage
 from node.roles.referee import Member, RefereeNode
 from node.roles.verifier import Verifier
 from node.training.loop import TrainConfig
-from tests.integration.conftest import TOKEN, make_harness
+from tests.integration.conftest import make_harness
 from verifier.dispute.bls import KeyPair
 
 
