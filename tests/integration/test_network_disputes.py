@@ -37,7 +37,7 @@ def test_a_cheating_trainer_is_caught_slashed_and_unpaid(tmp_path: Path) -> None
     (d,) = games.all(h.task_id)
     dispute_id = d.dispute_id
     assert (d.defender, d.challenger, d.stage, d.winner) == (acc[4], acc[5], Stage.RESOLVED, Party.CHALLENGER)
-    assert (d.step, d.op) == (3, 13) and d.slashed == before[acc[4]] // 2
+    assert (d.step, d.op) == (3, 10) and d.slashed == before[acc[4]] // 2
     assert len(games.votes(dispute_id, 3)) >= 2 and len(games.evidence(dispute_id)) == 2
     checked = {e["trainer"]: e["reproduced"] for e in h.events if e["event"] == "checked"}
     assert checked == {acc[2]: True, acc[3]: True, acc[4]: False}

@@ -11,7 +11,12 @@ Rules, one for CPU and GPU alike:
 * ``exp`` and ``log`` are built from IEEE basic operations in float64 (argument reduction,
   a fixed polynomial, exact scaling by powers of two) and rounded once to float32.
 * Division is a multiplication by a reciprocal computed once in float64.
-* Subnormal float32 results of ``exp`` are flushed to zero; inputs are float32.
+* Subnormal float32 results of ``exp`` are flushed to zero; inputs are float32. Other
+  subnormal results are kept (IEEE gradual underflow, as stock torch does on CPU and CUDA); a
+  process that turns on flush-to-zero (``torch.set_flush_denormal(True)``) would change them.
+
+Two implementations follow this specification and give the same bits: the torch functions
+below (any device) and the C kernels in :mod:`verifier.repops.native` (CPU, used when built).
 """
 
 from __future__ import annotations
