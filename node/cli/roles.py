@@ -77,7 +77,8 @@ def create(
     model: Annotated[str, typer.Option(help="mlp or cnn.")] = "mlp",
     steps: Annotated[int, typer.Option(help="Training steps per round (K).")] = 20,
     batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
-    lr: Annotated[float, typer.Option(help="SGD learning rate.")] = 0.1,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.1,
+    optimizer: Annotated[str, typer.Option(help="sgd (momentum 0.9) or adam (betas 0.9/0.999, eps 1e-8; try --lr 0.01).")] = "sgd",
     backend: Annotated[str, typer.Option(help="Operator backend: stock, or repops for verifiable tasks.")] = "stock",
     rounds: Annotated[int, typer.Option(help="Number of rounds.")] = 3,
     reward: Annotated[int, typer.Option(help="Reward per round in whole MERIT.")] = 100,
@@ -90,7 +91,7 @@ def create(
     s = settings(config, rpc=rpc, deployments=deployments)
     net = open_network(s)
     dataset = load_digits() if data == "digits" else load_npz(Path(data))
-    cfg = TrainConfig(model=model, steps=steps, batch_size=batch_size, lr=lr, backend=backend)
+    cfg = TrainConfig(model=model, steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer, backend=backend)
     setup = TaskSetup(aggregator=aggregator, reward_per_round=reward * 10**18, rounds=rounds, shards=shards, phase_seconds=phase_seconds, name=data)
     task_id = publish_task(net, _store(s, store), _sender(s, net.w3, account), dataset, cfg, setup)
     emit({"task": task_id, "config": json.loads(cfg.to_bytes())}, json_)

@@ -18,6 +18,8 @@ def trace(
     threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
     microbatch: Annotated[int | None, typer.Option(help="Split each batch into micro-batches of this size.")] = None,
     backend: Annotated[str, typer.Option(help="repops (reproducible) or stock (plain torch, for comparison).")] = "repops",
+    optimizer: Annotated[str, typer.Option(help="sgd or adam.")] = "sgd",
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default: the training config's).")] = None,
     step: Annotated[int | None, typer.Option(help="With --op-chain: the step whose operator chain to print.")] = None,
     op_chain: Annotated[bool, typer.Option("--op-chain", help="Print the prefix chain c_0..c_M of --step's operators.")] = False,
     json_: JsonOption = False,
@@ -30,7 +32,7 @@ def trace(
     if op_chain and step is None:
         step = 1
     result = run_trace(steps=steps, model=model, seed=seed, device=device, threads=threads, microbatch=microbatch, backend=backend,
-                       op_chain_step=step if op_chain else None)  # fmt: skip
+                       op_chain_step=step if op_chain else None, optimizer=optimizer, lr=lr)  # fmt: skip
     if json_:
         emit(result, True)
         return

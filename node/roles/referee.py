@@ -35,7 +35,7 @@ from verifier.dispute.bls import (
     verdict_message,
 )
 from verifier.dispute.game import INITIAL_STATE, Referee
-from verifier.dispute.referee import Evidence, EvidenceRejected, ProgramOp, decide, initial_state_hash
+from verifier.dispute.referee import Evidence, EvidenceRejected, ProgramOp, decide, initial_state_hash, optimizer_of
 from verifier.errors import MeritnetError
 
 __all__ = ["Member", "Committee", "RefereeNode", "make_referee", "NoValidEvidence"]
@@ -100,9 +100,11 @@ def make_referee(program: Sequence[ProgramOp], base: Mapping[str, torch.Tensor],
     """One referee's decision: the correct output hash of the located operator, from the first
     party's evidence that checks out."""
 
+    optimizer = optimizer_of(program)
+
     def referee(step: int, op: int, start: bytes, agreed: bytes, evidence: list[Evidence | None]) -> bytes:
         if op == INITIAL_STATE:
-            return initial_state_hash(base)
+            return initial_state_hash(base, optimizer)
         reasons = []
         for item in evidence:
             if item is None:

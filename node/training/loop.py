@@ -1,6 +1,6 @@
 """The local training loop: K steps from a base model, every state hashed, a trace root.
 
-State after step t: ``S_t = sha256(canonical(params, momentum buffers, step, rng counter))``
+State after step t: ``S_t = sha256(canonical(params, optimizer buffers, step, rng counter))``
 (PROTOCOL.md). ``S_0`` follows from the round's inputs, so both sides of a dispute agree on
 it; the trace root is the positional Merkle root of ``[S_0 .. S_K]``. Batches come from a
 counter-based choice: step t's batch is a permutation seeded by ``sha256(seed || t)``, so any
@@ -22,7 +22,7 @@ from node.training.data import Dataset
 from node.training.models import get_model
 from node.training.ops import OpBackend, get_backend
 from verifier.merkle import TraceTree
-from verifier.repops.canonical import full_state, state_hash
+from verifier.repops.canonical import OPTIMIZERS, full_state, state_hash, zero_buffers
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "apply_delta", "resolve_device", "batch_indices"]
 
@@ -38,6 +38,7 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 0.1
     momentum: float = 0.9
+    optimizer: str = "sgd"  # or "adam" (betas 0.9 / 0.999, eps 1e-8; lr as above)
     backend: str = "stock"
     checkpoint_every: int = 5
     init_seed: int = 0
@@ -53,6 +54,8 @@ class TrainConfig:
         if not (self.lr > 0 and 0 <= self.momentum < 1):
             raise ConfigError("lr must be positive and momentum in [0, 1)")
         get_model(self.model)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}", hint=f"one of {', '.join(OPTIMIZERS)}")
         from verifier.scoring.policy import RULES
 
         if self.aggregation not in RULES:
@@ -129,7 +132,7 @@ def train(
     ops = ops or get_backend(config.backend)
     model = get_model(config.model)
     params = {k: v.detach().to(device).clone() for k, v in base.items()}
-    buffers = {k: torch.zeros_like(v) for k, v in params.items()}
+    buffers = zero_buffers(params, config.optimizer)
     names = sorted(params)
     x_all, y_all = shard.x.to(device), shard.y.to(device)
     cpu_state = lambda step: {k: v.detach().cpu().clone() for k, v in full_state(params, buffers, step).items()}  # noqa: E731
@@ -153,7 +156,10 @@ def train(
         grads = [ops.combine([p[i] for p in parts]) for i in range(len(names))] if len(parts) > 1 else list(parts[0])
         for k in names:
             params[k] = params[k].detach()
-        ops.sgd_momentum_([params[k] for k in names], grads, [buffers[k] for k in names], config.lr, config.momentum)
+        if config.optimizer == "adam":
+            ops.adam_([params[k] for k in names], grads, [buffers[k] for k in names], step, config.lr)
+        else:
+            ops.sgd_momentum_([params[k] for k in names], grads, [buffers[k] for k in names], config.lr, config.momentum)
         hashes.append(ops.seal(params, buffers, step))
         if step % config.checkpoint_every == 0 or step == config.steps:
             checkpoints[step] = cpu_state(step)

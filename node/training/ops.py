@@ -42,6 +42,11 @@ class OpBackend(Protocol):
         """In place: ``buf = momentum * buf + grad; param -= lr * buf``."""
         ...
 
+    def adam_(self, params: list[torch.Tensor], grads: list[torch.Tensor], moments: list[torch.Tensor], step: int, lr: float,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:  # fmt: skip
+        """In place: Adam step ``step`` (from 1); ``moments[i]`` stacks m and v (2 x shape)."""
+        ...
+
     def begin_step(self, step: int, inputs: dict[str, torch.Tensor]) -> None:
         """Step ``step`` (``S_step -> S_step+1``) starts; ``inputs`` are its external tensors
         (params, momentum buffers, the batch), named."""
@@ -79,6 +84,15 @@ class StockOps:
             for p, g, b in zip(params, grads, buffers, strict=True):
                 b.mul_(momentum).add_(g)
                 p.sub_(lr * b)
+
+    def adam_(self, params: list[torch.Tensor], grads: list[torch.Tensor], moments: list[torch.Tensor], step: int, lr: float,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:  # fmt: skip
+        with torch.no_grad():
+            for p, g, mv in zip(params, grads, moments, strict=True):
+                mv[0].mul_(beta1).add_(g, alpha=1 - beta1)
+                mv[1].mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                denom = (mv[1] / (1 - beta2**step)).sqrt_().add_(eps)
+                p.addcdiv_(mv[0], denom, value=-lr / (1 - beta1**step))
 
     def begin_step(self, step: int, inputs: dict[str, torch.Tensor]) -> None:
         pass

@@ -22,7 +22,8 @@ __all__ = ["run_trace"]
 
 
 def run_trace(*, steps: int, model: str = "mlp", seed: int = 0, device: str = "cpu", threads: int | None = None,
-              microbatch: int | None = None, backend: str = "repops", op_chain_step: int | None = None) -> dict[str, Any]:  # fmt: skip
+              microbatch: int | None = None, backend: str = "repops", op_chain_step: int | None = None,
+              optimizer: str = "sgd", lr: float | None = None) -> dict[str, Any]:  # fmt: skip
     if threads is not None:
         if threads < 1:
             raise ConfigError("--threads must be at least 1")
@@ -31,7 +32,7 @@ def run_trace(*, steps: int, model: str = "mlp", seed: int = 0, device: str = "c
         raise ConfigError(f"--step must be between 1 and {steps}")
     if op_chain_step is not None and backend != "repops":
         raise ConfigError("--op-chain needs --backend repops (stock torch has no operator tape)")
-    config = TrainConfig(model=model, steps=steps, backend=backend)
+    config = TrainConfig(model=model, steps=steps, backend=backend, optimizer=optimizer, **({} if lr is None else {"lr": lr}))
     if microbatch is not None and not 1 <= microbatch <= config.batch_size:
         raise ConfigError(f"--microbatch must be between 1 and the batch size {config.batch_size}")
     shards, _ = split_shards(load_digits(), 3, seed=seed)
@@ -53,7 +54,7 @@ def run_trace(*, steps: int, model: str = "mlp", seed: int = 0, device: str = "c
     result = train(base, shards[0], config, seed=hashlib.sha256(f"trace-{seed}".encode()).digest(), device=resolve_device(device),
                    ops=ops, microbatch=microbatch, on_step=on_step)  # fmt: skip
     out: dict[str, Any] = {
-        "backend": backend, "model": model, "steps": steps, "device": device, "threads": torch.get_num_threads(), "microbatch": microbatch,
+        "backend": backend, "model": model, "optimizer": optimizer, "steps": steps, "device": device, "threads": torch.get_num_threads(), "microbatch": microbatch,
         "state_hashes": [h.hex() for h in result.state_hashes], "trace_root": result.trace_root.hex(),
         "ops_per_step": calls_at["end"] - calls_at["start"] if "end" in calls_at else None,
         "kernels": _kernels(backend, device),

@@ -25,10 +25,10 @@ from typing import Any
 import torch
 
 from verifier.errors import MeritnetError
-from verifier.repops.canonical import full_state, state_hash, tensor_hash
+from verifier.repops.canonical import full_state, state_hash, tensor_hash, zero_buffers
 from verifier.repops.tape import Tape, prefix_chain, replay_hash
 
-__all__ = ["ProgramOp", "Evidence", "EvidenceRejected", "program_of", "decide", "initial_state_hash"]
+__all__ = ["ProgramOp", "Evidence", "EvidenceRejected", "program_of", "decide", "initial_state_hash", "optimizer_of"]
 
 
 class EvidenceRejected(MeritnetError):
@@ -53,8 +53,13 @@ def program_of(tape: Tape) -> list[ProgramOp]:
     return ops
 
 
+STEP_ATTR_OPS = ("state", "adam_param")
+"""Operators whose ``step`` attribute is the step's own number (1-based: ``S_t+1``'s counter,
+Adam's bias-correction step): the program leaves it out and the referee fills it in."""
+
+
 def _step_free(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if not (name == "state" and k == "step")}
+    return {k: v for k, v in attrs.items() if not (name in STEP_ATTR_OPS and k == "step")}
 
 
 @dataclass
@@ -83,7 +88,7 @@ def decide(program: Sequence[ProgramOp], step: int, op: int, start_hash: bytes, 
     for i, (source, tensor) in enumerate(zip(spec.sources, evidence.inputs, strict=True)):
         if tensor_hash(tensor) != _expected_hash(source, evidence, start_hash, batch, checked):
             raise EvidenceRejected(f"input {i} of {spec.name} ({source}) does not match its agreed hash")
-    attrs = dict(spec.attrs, step=step + 1) if spec.name == "state" else spec.attrs
+    attrs = dict(spec.attrs, step=step + 1) if spec.name in STEP_ATTR_OPS else spec.attrs
     return replay_hash(spec.name, [t.detach().cpu() for t in evidence.inputs], attrs)
 
 
@@ -103,7 +108,12 @@ def _expected_hash(source: str, evidence: Evidence, start_hash: bytes, batch: Ca
     return tensor_hash(state[key if group == "param" else f"opt.momentum.{key}"])
 
 
-def initial_state_hash(base: Mapping[str, torch.Tensor]) -> bytes:
-    """S_0 of a round: the base model, zero momentum, step 0 (what the committee decides when
-    the parties disagree on S_0 itself)."""
-    return state_hash(full_state(dict(base), {k: torch.zeros_like(v) for k, v in base.items()}, 0))
+def initial_state_hash(base: Mapping[str, torch.Tensor], optimizer: str = "sgd") -> bytes:
+    """S_0 of a round: the base model, zero optimizer state, step 0 (what the committee decides
+    when the parties disagree on S_0 itself)."""
+    return state_hash(full_state(dict(base), zero_buffers(base, optimizer), 0))
+
+
+def optimizer_of(program: Sequence[ProgramOp]) -> str:
+    """The optimizer a step program updates with (its update kernels say it)."""
+    return "adam" if any(op.name == "adam_param" for op in program) else "sgd"

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-__all__ = ["DTYPE_TAGS", "canonical_bytes", "tensor_hash", "state_hash", "full_state"]
+__all__ = ["DTYPE_TAGS", "OPTIMIZERS", "canonical_bytes", "tensor_hash", "state_hash", "full_state", "zero_buffers"]
+
+OPTIMIZERS = ("sgd", "adam")
 
 DTYPE_TAGS = {
     torch.float32: b"f32",
@@ -88,10 +90,21 @@ def state_hash(tensors: Mapping[str, torch.Tensor]) -> bytes:
 
 
 def full_state(params: Mapping[str, torch.Tensor], buffers: Mapping[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-    """The training state hashed as ``S_t``: params, momentum buffers, the step and the RNG
-    counter (one batch is drawn per step, so the counter equals the step)."""
+    """The training state hashed as ``S_t``: params, optimizer buffers (SGD momentum, or Adam's
+    stacked moments; named ``opt.momentum.*`` either way), the step and the RNG counter (one
+    batch is drawn per step, so the counter equals the step)."""
     state = dict(params)
     state.update({f"opt.momentum.{k}": v for k, v in buffers.items()})
     state["__step__"] = torch.tensor([step], dtype=torch.int64)
     state["__rng__"] = torch.tensor([step], dtype=torch.int64)
     return state
+
+
+def zero_buffers(params: Mapping[str, torch.Tensor], optimizer: str = "sgd") -> dict[str, torch.Tensor]:
+    """The optimizer state of step 0: a zero momentum buffer per param for SGD, zero first and
+    second moments (stacked, 2 x shape) for Adam."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; one of {', '.join(OPTIMIZERS)}")
+    if optimizer == "adam":
+        return {k: torch.zeros((2, *v.shape), dtype=v.dtype, device=v.device) for k, v in params.items()}
+    return {k: torch.zeros_like(v) for k, v in params.items()}

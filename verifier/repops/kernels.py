@@ -158,8 +158,9 @@ def gelu_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (grad.to(torch.float64) * d).to(torch.float32)
 
 
-def adam_moments(m: torch.Tensor, v: torch.Tensor, grad: torch.Tensor, beta1: float, beta2: float) -> torch.Tensor:
-    """The updated moments, stacked: m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 (separate products and sums)."""
+def adam_moments(moments: torch.Tensor, grad: torch.Tensor, beta1: float, beta2: float) -> torch.Tensor:
+    """The updated moments (stacked m, v): m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 (separate products and sums)."""
+    m, v = moments[0], moments[1]
     return torch.stack([scale(m, beta1) + scale(grad, 1.0 - beta1), scale(v, beta2) + scale(grad * grad, 1.0 - beta2)])
 
 

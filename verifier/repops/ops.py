@@ -123,7 +123,7 @@ class RepOps:
         """In place: ``moments[i]`` (2 x shape: m and v) and ``params[i]`` after Adam step ``step`` (from 1)."""
         with torch.no_grad():
             for p, g, mv in zip(params, grads, moments, strict=True):
-                new_mv = self.k("adam_moments", mv[0], mv[1], g, beta1=beta1, beta2=beta2)
+                new_mv = self.k("adam_moments", mv, g, beta1=beta1, beta2=beta2)
                 mv.copy_(new_mv)
                 self._alias(mv, new_mv)
                 new_p = self.k("adam_param", p, mv, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps)

@@ -176,3 +176,21 @@ def test_with_no_valid_evidence_the_referee_refuses_to_decide() -> None:
     liar_ev = faulty(k, 0, 2).evidence(t, j)  # a run that went wrong before this step
     with pytest.raises(NoValidEvidence):
         referee(k)(t, j, start, agreed, [liar_ev, None])
+
+
+ADAM = TrainConfig(steps=4, backend="repops", optimizer="adam", lr=0.01)
+
+
+@pytest.mark.parametrize("j", [11, 13, 14])  # a weight gradient, Adam's moments, Adam's parameter update
+def test_an_adam_task_is_disputable_like_an_sgd_one(j: int) -> None:
+    program = program_for(ADAM, BASE)
+    assert {"adam_moments", "adam_param"} <= {op.name for op in program} and all("?" not in op.sources for op in program)
+    honest_claim = train_claim(BASE, SHARD, ADAM, SEED)[0]
+    liar = train_claim(BASE, SHARD, ADAM, SEED, fault=(2, j))[0]
+    adam_referee = make_referee(program, BASE, lambda t: step_batch(SHARD, ADAM, SEED, t))
+    out = play(Player(liar), Player(honest_claim), len(program), adam_referee, defender_final=liar.states[-1])
+    assert (out.winner, out.step, out.op) == ("challenger", 2, j)
+    # S_0 of an Adam task has zero moments of shape 2 x param: a claim from another base is refuted by the committee.
+    stranger = train_claim(get_model("mlp").init(1), SHARD, ADAM, SEED)[0]
+    out = play(Player(stranger), Player(honest_claim), len(program), adam_referee, defender_final=stranger.states[-1])
+    assert (out.winner, out.op) == ("challenger", INITIAL_STATE)

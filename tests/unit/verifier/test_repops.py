@@ -75,6 +75,18 @@ def test_repops_training_learns_like_stock() -> None:
     assert accs[1] > 0.7 and abs(accs[0] - accs[1]) < 0.03
 
 
+def test_adam_training_is_reproducible_and_learns_like_torch_adam() -> None:
+    base = get_model("mlp").init(0)
+    cfgs = {b: TrainConfig(steps=40, lr=0.01, optimizer="adam", backend=b) for b in ("stock", "repops")}
+    accs = {b: evaluate("mlp", train(base, SHARDS[0], c, seed=b"a").params, VALIDATION)[1] for b, c in cfgs.items()}
+    assert accs["repops"] > 0.7 and abs(accs["stock"] - accs["repops"]) < 0.03
+    run = lambda **kw: run_trace(steps=30, optimizer="adam", lr=0.01, **kw)["state_hashes"]  # noqa: E731
+    whole = run(threads=2)
+    assert run(threads=1) == whole and run(threads=2, microbatch=8) == whole
+    assert run(threads=2, backend="stock", microbatch=8) != whole  # stock Adam: other bits
+    torch.set_num_threads(2)
+
+
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
 def test_state_hashes_identical_across_threads_and_microbatching(model: str) -> None:
     steps = 100 if model == "mlp" else 15

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -60,5 +62,19 @@ def test_bad_configs_are_rejected() -> None:
         TrainConfig(model="gpt")
     with pytest.raises(ConfigError):
         TrainConfig(lr=-1)
+    with pytest.raises(ConfigError, match="unknown optimizer"):
+        TrainConfig(optimizer="lbfgs")
     cfg = TrainConfig(steps=3)
     assert TrainConfig.from_bytes(cfg.to_bytes()) == cfg
+    # A config stored before the optimizer field existed still loads, as SGD.
+    legacy = {k: v for k, v in json.loads(cfg.to_bytes()).items() if k != "optimizer"}
+    assert TrainConfig.from_bytes(json.dumps(legacy).encode()).optimizer == "sgd"
+
+
+def test_adam_state_holds_both_moments() -> None:
+    shard = split_shards(load_digits(), 3)[0][0]
+    result = train(get_model("mlp").init(0), shard, TrainConfig(steps=3, optimizer="adam", lr=0.01), seed=b"adam")
+    state = result.checkpoints[3]
+    assert state["opt.momentum.fc1.weight"].shape == (2, *result.params["fc1.weight"].shape)
+    assert state["opt.momentum.fc1.weight"][1].min() >= 0  # second moments are squares
+    assert result.state_hashes[0] != train(get_model("mlp").init(0), shard, TrainConfig(steps=3), seed=b"adam").state_hashes[0]
