@@ -37,7 +37,7 @@ def encode_evidence(evidence: Evidence) -> bytes:
     """Evidence as canonical safetensors: ``in<i>``, ``state/<name>`` and ``prefix`` (j x 32 bytes)."""
     tensors: dict[str, torch.Tensor] = {f"in{i}": t for i, t in enumerate(evidence.inputs)}
     tensors.update({f"state/{k}": v for k, v in (evidence.start_state or {}).items()})
-    tensors["prefix"] = torch.frombuffer(bytearray(b"".join(evidence.prefix) or b"\x00" * 0), dtype=torch.uint8).reshape(-1, 32)
+    tensors["prefix"] = torch.tensor(list(b"".join(evidence.prefix)), dtype=torch.uint8).reshape(-1, 32)  # (0, 32) for operator 0
     return encode_tensors(tensors)
 
 
