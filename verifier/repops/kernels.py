@@ -71,6 +71,17 @@ def matmul(a: torch.Tensor, b: torch.Tensor, trans_a: bool = False, trans_b: boo
     return tree_sum(products, 1)
 
 
+def _c_unary(name: str, x: torch.Tensor) -> torch.Tensor | None:
+    """``out[i] = f(x[i])`` by the C kernel ``name`` for a float32 CPU tensor; None where it cannot run."""
+    lib = native.usable(x) if x.dtype == torch.float32 else None
+    if lib is None:
+        return None
+    x = x.contiguous()
+    out = torch.empty_like(x)
+    getattr(lib, name)(x.data_ptr(), out.data_ptr(), x.numel())
+    return out
+
+
 def _check(rc: int) -> None:
     if rc == -1:
         raise MemoryError("RepOps C kernel: out of memory")
@@ -83,10 +94,8 @@ def add_bias(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
-    lib = _native_same(x)
-    if lib is not None:
-        out = torch.empty_like(x)
-        lib.rp_relu(x.data_ptr(), out.data_ptr(), x.numel())
+    out = _c_unary("rp_relu", x)
+    if out is not None:
         return out
     return torch.where(x > 0, x, torch.zeros_like(x))
 
@@ -123,11 +132,8 @@ def _exp64(x64: torch.Tensor) -> torch.Tensor:
 
 def exp(x: torch.Tensor) -> torch.Tensor:
     """float32 exp from basic float64 operations; subnormal results flushed to zero."""
-    lib = native.usable(x) if x.dtype == torch.float32 else None
-    if lib is not None:
-        x = x.contiguous()
-        out = torch.empty_like(x)
-        lib.rp_exp(x.data_ptr(), out.data_ptr(), x.numel())
+    out = _c_unary("rp_exp", x)
+    if out is not None:
         return out
     out = _exp64(x.to(torch.float64)).to(torch.float32)
     return torch.where(out < FLT_MIN, torch.zeros_like(out), out)
@@ -175,11 +181,8 @@ def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float,
 
 def log(x: torch.Tensor) -> torch.Tensor:
     """float32 natural log of positive normal float32 values, from basic float64 operations."""
-    lib = native.usable(x) if x.dtype == torch.float32 else None
-    if lib is not None:
-        x = x.contiguous()
-        out = torch.empty_like(x)
-        lib.rp_log(x.data_ptr(), out.data_ptr(), x.numel())
+    out = _c_unary("rp_log", x)
+    if out is not None:
         return out
     mantissa, exponent = torch.frexp(x.to(torch.float64))  # x = m * 2^e, m in [0.5, 1)
     f = (mantissa - 1.0) * (1.0 / (mantissa + 1.0))  # reciprocal then product; |f| <= 1/3
