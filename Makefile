@@ -22,6 +22,7 @@ demo: setup
 	$(BIN)/meritnet demo
 
 test: setup
+	npx forge test
 	$(BIN)/python -m pytest
 
 test-fast: setup
