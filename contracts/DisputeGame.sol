@@ -19,6 +19,8 @@ contract DisputeGame is IDisputeGame {
     uint8 public constant ROLE_VERIFIER = 4;
     /// @notice Operator index of a verdict on S_0 itself.
     uint32 public constant INITIAL_STATE = type(uint32).max;
+    /// @notice Operator index of a verdict on the published delta: `delta = params(S_K) - base`.
+    uint32 public constant FINAL_DELTA = type(uint32).max - 1;
     uint8 private constant _DEFENDER = 1;
     uint8 private constant _CHALLENGER = 2;
 
@@ -57,13 +59,7 @@ contract DisputeGame is IDisputeGame {
         bytes32 sK,
         bytes32[] calldata proofK
     ) external returns (uint256 disputeId) {
-        ITaskManager.TaskConfig memory config = taskManager.getTask(taskId).config;
-        if (config.stepsPerRound == 0) revert DisputeGameNotVerifiable(taskId);
-        ITaskManager.Submission memory sub = taskManager.getSubmission(taskId, round, defender);
-        if (!sub.revealed) revert DisputeGameNotRevealed(taskId, round, defender);
-        if (defender == msg.sender || !registry.isEligible(msg.sender, ROLE_VERIFIER, 0)) {
-            revert DisputeGameNotChallenger(msg.sender);
-        }
+        (ITaskManager.TaskConfig memory config, ITaskManager.Submission memory sub) = _checkOpen(taskId, round, defender);
         if (sK == sub.finalStateHash) revert DisputeGameNoDisagreement(sK);
         disputeId = ++_count;
         uint32 k = config.stepsPerRound;
@@ -81,9 +77,38 @@ contract DisputeGame is IDisputeGame {
         d.challengerRoot = traceRoot;
         d.agreed = s0; // the challenger's S_0, compared with the defender's in respond
         d.challengerHi = sK;
+        d.revealedFinal = sub.finalStateHash;
         d.bond = _params.bond;
         _setStage(d, Stage.AwaitDefender, _params.moveDuration);
         emit DisputeOpened(disputeId, taskId, round, defender, msg.sender, d.bond);
+
+        taskManager.openDispute(taskId, round);
+        if (d.bond != 0) token.safeTransferFrom(msg.sender, address(this), d.bond);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function openDelta(uint256 taskId, uint32 round, address defender, bytes32 deltaHash) external returns (uint256 disputeId) {
+        (ITaskManager.TaskConfig memory config, ITaskManager.Submission memory sub) = _checkOpen(taskId, round, defender);
+        bytes32 published = sha256(sub.deltaCid);
+        if (deltaHash == published) revert DisputeGameNoDisagreement(deltaHash);
+        disputeId = ++_count;
+        Dispute storage d = _disputes[disputeId];
+        d.taskId = taskId;
+        d.round = round;
+        d.defender = defender;
+        d.challenger = msg.sender;
+        d.steps = config.stepsPerRound;
+        d.ops = config.opsPerStep;
+        d.defenderRoot = sub.traceRoot;
+        d.revealedFinal = sub.finalStateHash;
+        // The delta's inputs are agreed from the start: the revealed S_K and the round's base.
+        d.agreed = sub.finalStateHash;
+        d.start = sub.finalStateHash;
+        d.defenderHi = published;
+        d.challengerHi = deltaHash;
+        d.bond = _params.bond;
+        emit DisputeOpened(disputeId, taskId, round, defender, msg.sender, d.bond);
+        _locate(disputeId, d, config.stepsPerRound, FINAL_DELTA);
 
         taskManager.openDispute(taskId, round);
         if (d.bond != 0) token.safeTransferFrom(msg.sender, address(this), d.bond);
@@ -95,7 +120,11 @@ contract DisputeGame is IDisputeGame {
         if (msg.sender != d.defender) revert DisputeGameNotParty(disputeId, msg.sender);
         _checkProof(disputeId, d.defenderRoot, d.steps, 0, s0, proof0);
         _checkProof(disputeId, d.defenderRoot, d.steps, d.steps, sK, proofK);
-        if (s0 != d.agreed) {
+        if (sK != d.revealedFinal) {
+            // The defender's own trace does not end at the final state it revealed: its reveal
+            // contradicts itself, and no accusation it answers this way can fail.
+            _resolve(disputeId, d, Party.Challenger, false);
+        } else if (s0 != d.agreed) {
             // The parties start from different states: the committee decides S_0.
             d.defenderHi = s0;
             d.challengerHi = d.agreed;
@@ -173,7 +202,8 @@ contract DisputeGame is IDisputeGame {
         Dispute storage d = _live(disputeId, Stage.AwaitVerdict);
         bytes memory message = abi.encode(block.chainid, address(this), disputeId, d.op, outputHash);
         if (!committee.verify(message, signers, apk2, sigma)) revert DisputeGameInvalidVerdict(disputeId);
-        bytes32 expected = d.op == INITIAL_STATE ? outputHash : sha256(abi.encodePacked(d.agreed, outputHash));
+        // S_0 and the delta are judged on the committee's value itself, an operator on its chain link.
+        bytes32 expected = d.op == INITIAL_STATE || d.op == FINAL_DELTA ? outputHash : sha256(abi.encodePacked(d.agreed, outputHash));
         if (expected == d.defenderHi) {
             _resolve(disputeId, d, Party.Defender, false);
         } else if (expected == d.challengerHi) {
@@ -231,6 +261,20 @@ contract DisputeGame is IDisputeGame {
     }
 
     // -- internals ---------------------------------------------------------------------
+
+    function _checkOpen(uint256 taskId, uint32 round, address defender)
+        private
+        view
+        returns (ITaskManager.TaskConfig memory config, ITaskManager.Submission memory sub)
+    {
+        config = taskManager.getTask(taskId).config;
+        if (config.stepsPerRound == 0) revert DisputeGameNotVerifiable(taskId);
+        sub = taskManager.getSubmission(taskId, round, defender);
+        if (!sub.revealed) revert DisputeGameNotRevealed(taskId, round, defender);
+        if (defender == msg.sender || !registry.isEligible(msg.sender, ROLE_VERIFIER, 0)) {
+            revert DisputeGameNotChallenger(msg.sender);
+        }
+    }
 
     function _post(uint256 disputeId, Dispute storage d, bytes32 value, uint32 index) private returns (uint8 side) {
         if (msg.sender == d.defender) {

@@ -21,14 +21,16 @@ from web3.types import TxReceipt
 
 from node.chain.contracts import Role, TaskConfig
 from node.chain.deploy import DeployParams, Network, deploy
-from node.chain.disputes import INITIAL_STATE, Party
+from node.chain.disputes import FINAL_DELTA, INITIAL_STATE, Party
 from node.chain.provider import advance_time, connect
 from node.chain.transactor import Sender
 from node.errors import ConfigError, ContractRevert
 from node.roles.common import ensure_role
 from node.roles.dispute import DisputeRunner, GasLog
 from node.roles.referee import Committee, Member, make_referee
-from node.training.claims import program_for, step_batch, train_claim
+from node.storage.unixfs import cid_of
+from node.training.claims import cid_hash, program_for, step_batch, train_claim
+from node.training.codec import encode_tensors
 from node.training.data import load_digits, split_shards
 from node.training.loop import TrainConfig
 from node.training.models import get_model
@@ -52,6 +54,11 @@ class SimulationSpec:
     adaptive: bool = False
     model: str = "mlp"
     seed: int = 0
+    # What the defender reveals: its run's own values, or an honest trace with another final
+    # state, or its trace and final state with a delta that is not the trace's (x10).
+    reveal: Literal["consistent", "other-final", "other-delta"] = "consistent"
+    # What the challenger disputes: the trace (bisection) or the published delta (openDelta).
+    kind: Literal["trace", "delta"] = "trace"
 
 
 def _check(spec: SimulationSpec, ops: int) -> tuple[int, int]:
@@ -78,6 +85,8 @@ class Case:
     fault: tuple[int, int]
     ops: int
     step_seconds: float
+    delta_cids: dict[str, bytes]  # the CID each side's run publishes its delta under
+    revealed: tuple[bytes, bytes, bytes]  # the defender's (deltaCid, traceRoot, finalStateHash)
 
 
 class Arena:
@@ -111,26 +120,35 @@ class Arena:
         fault = _check(spec, len(program))
         seed = hashlib.sha256(f"simulate-{spec.seed}".encode()).digest()
         began = time.perf_counter()
-        honest, _ = train_claim(base, shard, config, seed)
+        honest, honest_run = train_claim(base, shard, config, seed)
         step_seconds = (time.perf_counter() - began) / spec.steps
-        liar = train_claim(base, shard, config, seed, fault=fault)[0] if spec.liar != "none" else honest
+        liar, liar_run = train_claim(base, shard, config, seed, fault=fault) if spec.liar != "none" else (honest, honest_run)
         claims = {side: liar if spec.liar == side else honest for side in ("defender", "challenger")}
+        runs = {side: liar_run if spec.liar == side else honest_run for side in ("defender", "challenger")}
+        delta_cids = {side: bytes(cid_of(encode_tensors(run.delta))) for side, run in runs.items()}
 
         net, trainer = self.net, self.trainer
         task_id = _create_task(net, self.owner, config, len(program))
         defender = claims["defender"]
-        values = (b"\x01\x55\x12\x20" + hashlib.sha256(defender.root).digest(), defender.root, defender.states[-1], os.urandom(32))
+        delta_cid, final = delta_cids["defender"], defender.states[-1]
+        if spec.reveal == "other-final":
+            final = hashlib.sha256(b"not this trace's final state").digest()
+        elif spec.reveal == "other-delta":
+            delta_cid = bytes(cid_of(encode_tensors({k: v * 10 for k, v in runs["defender"].delta.items()})))
+        values = (delta_cid, defender.root, final, os.urandom(32))
         net.tasks.commit(trainer, task_id, 1, net.tasks.compute_commitment(*values, trainer, task_id, 1))
         _advance(net, task_id, self.keeper)
         net.tasks.reveal(trainer, task_id, 1, *values)
         _advance(net, task_id, self.keeper)
         referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t))
-        return Case(spec, task_id, claims, honest, referee, fault, len(program), step_seconds)
+        return Case(spec, task_id, claims, honest, referee, fault, len(program), step_seconds, delta_cids, values[:3])
 
     def open(self, case: Case) -> tuple[int, TxReceipt]:
         challenger = case.claims["challenger"]
         self.net.token.approve(self.verifier, self.net.disputes.address, self.net.disputes.params().bond)
         k = case.spec.steps
+        if case.spec.kind == "delta":  # the challenger claims the delta its own run implies
+            return self.net.disputes.open_delta(self.verifier, case.task_id, 1, self.trainer, cid_hash(case.delta_cids["challenger"]))
         return self.net.disputes.open(self.verifier, case.task_id, 1, self.trainer, challenger.root, *challenger.state(0), *challenger.state(k))
 
     def players(self, case: Case) -> dict[Party, tuple[Sender, Player]]:
@@ -176,7 +194,7 @@ class Arena:
             "loser": loser,
             "moves": d.moves,
             "expected_moves": expected_moves(spec.steps, case.ops),
-            "located": {"step": d.step, "op": None if d.op == INITIAL_STATE else d.op} if gas.verdict else None,
+            "located": {"step": d.step, "op": None if d.op == INITIAL_STATE else "delta" if d.op == FINAL_DELTA else d.op} if gas.verdict else None,
             "planted": {"step": case.fault[0], "op": case.fault[1], "by": spec.liar},
             "ops_per_step": case.ops,
             "slashed": d.slashed,

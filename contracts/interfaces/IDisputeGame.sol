@@ -21,6 +21,17 @@ import {BN254} from "../libraries/BN254.sol";
 /// move asks both for c_m (padded as in phase 1); after exactly ceil(log2 M) moves c_j is
 /// agreed and c_(j+1) disputed: operator j.
 ///
+/// Binding a reveal to its trace: the defender's S_K, proven against its own trace root in
+/// `respond`, must equal the `finalStateHash` it revealed, or the challenger wins at once (an
+/// honest trace revealed with another final state loses, and cannot make the challenger that
+/// re-executed it lose its bond). The published delta must be `params(S_K) - base`: a
+/// challenger whose re-execution reproduces S_K but not the delta opens a *delta dispute*
+/// (`openDelta`) with the hash of the delta CID it computed. That dispute needs no bisection:
+/// the delta operator's inputs (the revealed S_K and the round's base model) are agreed from
+/// the start, so it goes straight to a verdict on operator FINAL_DELTA, whose output is
+/// sha256 of the CID (CIDv1, as `ipfs add --cid-version=1`) of the canonical encoding of
+/// `params(S_K) - base`; the defender's value is sha256 of the `deltaCid` it revealed.
+///
 /// The referee committee recomputes operator j from inputs checked against agreed hashes and
 /// signs (chainId, game, disputeId, j, h_j); the party whose c_(j+1) equals
 /// sha256(c_j || h_j) wins. When the S_0 values differ the committee decides S_0 itself
@@ -81,6 +92,7 @@ interface IDisputeGame {
         bytes32 challengerHi;
         bytes32 defenderPost; // this move's values
         bytes32 challengerPost;
+        bytes32 revealedFinal; // the finalStateHash the defender revealed: its proven S_K must equal it
         uint256 bond;
         uint256 slashed;
     }
@@ -140,7 +152,14 @@ interface IDisputeGame {
         bytes32[] calldata proofK
     ) external returns (uint256 disputeId);
 
-    /// @notice The defender's answer: its S_0 and S_K proven against its revealed trace root.
+    /// @notice Dispute the delta `defender` published in (`taskId`, `round`): the caller claims
+    /// that `params(S_K) - base` (S_K the revealed final state) has a CID whose sha256 is
+    /// `deltaHash`, not that of the revealed `deltaCid`. Goes straight to the verdict stage
+    /// (operator FINAL_DELTA, step K). The caller must have approved the game for the bond.
+    function openDelta(uint256 taskId, uint32 round, address defender, bytes32 deltaHash) external returns (uint256 disputeId);
+
+    /// @notice The defender's answer: its S_0 and S_K proven against its revealed trace root;
+    /// an S_K other than the revealed final state loses at once.
     function respond(uint256 disputeId, bytes32 s0, bytes32[] calldata proof0, bytes32 sK, bytes32[] calldata proofK) external;
 
     /// @notice Phase 1 move: the caller's S_m with its proof.

@@ -13,9 +13,10 @@ from node.chain.contracts import _Client
 from node.chain.transactor import Sender
 from verifier.dispute.bls import G1Point, G2Point
 
-__all__ = ["Stage", "Party", "GameParams", "Dispute", "RefereeCommittee", "DisputeGame", "INITIAL_STATE"]
+__all__ = ["Stage", "Party", "GameParams", "Dispute", "RefereeCommittee", "DisputeGame", "INITIAL_STATE", "FINAL_DELTA"]
 
 INITIAL_STATE = 2**32 - 1
+FINAL_DELTA = 2**32 - 2  # the operator "delta = params(S_K) - base" (IDisputeGame.FINAL_DELTA)
 
 
 class Stage(IntEnum):
@@ -77,6 +78,7 @@ class Dispute:
     challenger_hi: bytes
     defender_post: bytes
     challenger_post: bytes
+    revealed_final: bytes
     bond: int
     slashed: int
 
@@ -94,7 +96,8 @@ class Dispute:
         out: dict[str, Any] = {}
         for key, value in self.__dict__.items():
             out[key] = value.hex() if isinstance(value, bytes) else value.name.lower() if isinstance(value, IntEnum) else value
-        out["located"] = {"step": self.step, "op": None if self.op == INITIAL_STATE else self.op} if self.stage >= Stage.AWAIT_VERDICT else None
+        op: int | str | None = None if self.op == INITIAL_STATE else "delta" if self.op == FINAL_DELTA else self.op
+        out["located"] = {"step": self.step, "op": op} if self.stage >= Stage.AWAIT_VERDICT else None
         return out
 
 
@@ -130,6 +133,13 @@ class DisputeGame(_Client):
     def open(self, sender: Sender, task_id: int, round_: int, defender: str, trace_root: bytes,
              s0: bytes, proof0: Sequence[bytes], s_k: bytes, proof_k: Sequence[bytes]) -> tuple[int, TxReceipt]:  # fmt: skip
         receipt = self._send(sender, "open", task_id, round_, defender, trace_root, s0, list(proof0), s_k, list(proof_k))
+        (event,) = self.contract.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["disputeId"]), receipt
+
+    def open_delta(self, sender: Sender, task_id: int, round_: int, defender: str, delta_hash: bytes) -> tuple[int, TxReceipt]:
+        """Dispute ``defender``'s published delta: ``delta_hash`` is sha256 of the CID of the
+        delta its revealed final state implies."""
+        receipt = self._send(sender, "openDelta", task_id, round_, defender, delta_hash)
         (event,) = self.contract.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["disputeId"]), receipt
 

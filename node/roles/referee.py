@@ -23,6 +23,7 @@ from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
 from node.roles.common import ensure_role
 from node.storage import ContentStore, as_cid
+from node.training.claims import delta_hash
 from verifier.dispute.bls import (
     KeyPair,
     aggregate_g1,
@@ -35,7 +36,7 @@ from verifier.dispute.bls import (
     verdict_message,
 )
 from verifier.dispute.game import INITIAL_STATE, Referee
-from verifier.dispute.referee import Evidence, EvidenceRejected, ProgramOp, decide, initial_state_hash, optimizer_of
+from verifier.dispute.referee import FINAL_DELTA, Evidence, EvidenceRejected, ProgramOp, decide, decide_delta, initial_state_hash, optimizer_of
 from verifier.errors import MeritnetError
 
 __all__ = ["Member", "Committee", "RefereeNode", "make_referee", "NoValidEvidence"]
@@ -97,8 +98,8 @@ class Committee:
 
 def make_referee(program: Sequence[ProgramOp], base: Mapping[str, torch.Tensor],
                  batch_for: Callable[[int], Mapping[str, torch.Tensor]]) -> Referee:  # fmt: skip
-    """One referee's decision: the correct output hash of the located operator, from the first
-    party's evidence that checks out."""
+    """One referee's decision: the correct output hash of the located operator (``FINAL_DELTA``
+    included), from the first party's evidence that checks out."""
 
     optimizer = optimizer_of(program)
 
@@ -111,6 +112,8 @@ def make_referee(program: Sequence[ProgramOp], base: Mapping[str, torch.Tensor],
                 reasons.append("no evidence")
                 continue
             try:
+                if op == FINAL_DELTA:  # delta = params(S_K) - base, S_K the agreed (revealed) final state
+                    return decide_delta(base, agreed, item, delta_hash)
                 return decide(program, step, op, start, agreed, item, lambda: batch_for(step))
             except EvidenceRejected as exc:
                 logger.info("evidence rejected: %s", exc)

@@ -4,7 +4,8 @@ For a verifiable task (RepOps program, K and M on chain) the verifier re-runs a 
 fraction of each round's revealed submissions from public inputs (:mod:`node.roles.reexec`).
 An honest run reproduces the trainer's final state hash bit for bit; one that does not is
 disputed at once (bond from the verifier's balance), and the verifier then plays its side of
-the dispute until it resolves. Which submissions it checks is a deterministic draw from the
+the dispute until it resolves. A run that reproduces the trace but whose published delta is not
+``params(S_K) - base`` gets a delta dispute (``openDelta``), decided by the referees alone. Which submissions it checks is a deterministic draw from the
 round seed, the trainer and the verifier, so a trainer cannot tell in advance.
 """
 
@@ -25,6 +26,8 @@ from node.roles.common import TaskData, ensure_role, run_daemon
 from node.roles.dispute import PartyAgent
 from node.roles.reexec import run_inputs
 from node.storage import ContentStore
+from node.training.claims import cid_hash, delta_hash
+from verifier.dispute.referee import final_delta
 from verifier.dispute.claims import TraceClaim
 from verifier.dispute.game import Player
 
@@ -80,12 +83,18 @@ class Verifier:
                 continue
             inputs = run_inputs(self.net, self.data, self.task_id, round_, trainer)
             claim = inputs.claim((inputs.config.steps // 2, 3) if trainer == self.accuse else None)
-            reproduced = claim.states[-1] == bytes(event["args"]["finalStateHash"]) and claim.root == bytes(event["args"]["traceRoot"])
-            self.checked[key] = reproduced
-            self.emit("checked", round=round_, trainer=trainer, reproduced=reproduced)
-            if not reproduced:
+            same_final = claim.states[-1] == bytes(event["args"]["finalStateHash"])
+            reproduced = same_final and claim.root == bytes(event["args"]["traceRoot"])
+            expected_delta = delta_hash(final_delta(inputs.base, claim.final_state()))
+            same_delta = expected_delta == cid_hash(bytes(event["args"]["deltaCid"]))
+            self.checked[key] = reproduced and same_delta
+            self.emit("checked", round=round_, trainer=trainer, reproduced=reproduced and same_delta)
+            if not same_final:
                 self.claims[key] = claim
                 self._open(round_, trainer, claim)
+            elif not same_delta:  # the trace may even match: the delta is not the one it implies
+                self.claims[key] = claim
+                self._open_delta(round_, trainer, expected_delta)
 
     def check_scores(self, round_: int) -> bool | None:
         """Recompute the round's scores table as the aggregator must have; whether its root is
@@ -109,6 +118,16 @@ class Verifier:
             self.emit("error", round=round_, trainer=trainer, message=exc.one_line())
             return
         self.emit("dispute-opened", round=round_, trainer=trainer, dispute=dispute_id)
+
+    def _open_delta(self, round_: int, trainer: str, expected: bytes) -> None:
+        games = self.net.disputes
+        self.net.token.approve(self.sender, games.address, games.params().bond)
+        try:
+            dispute_id, _ = games.open_delta(self.sender, self.task_id, round_, trainer, expected)
+        except ContractRevert as exc:
+            self.emit("error", round=round_, trainer=trainer, message=exc.one_line())
+            return
+        self.emit("dispute-opened", round=round_, trainer=trainer, dispute=dispute_id, kind="delta")
 
     def my_disputes(self) -> list[Dispute]:
         games = self.net.disputes

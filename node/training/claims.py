@@ -5,15 +5,22 @@ planted fault: operator ``j`` of step ``t`` computed wrongly and carried on from
 claim re-runs the training up to a step to record that step's operator tape when the game
 asks for it (steps are milliseconds; a trainer with checkpoints could resume from the nearest
 one instead). :func:`program_for` gives the referee the task's step program, and
-:func:`step_batch` the batch a step draws, from public data alone.
+:func:`step_batch` the batch a step draws, from public data alone. :func:`delta_hash` is the
+output of the program's last operator, ``FINAL_DELTA``: sha256 of the CID the delta is
+published under (canonical safetensors bytes, CIDv1 as ``ipfs add --cid-version=1``), the
+value the contract compares with the revealed ``deltaCid``.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections.abc import Mapping
 
 import torch
 
+from node.storage.unixfs import cid_of
+from node.training.codec import encode_tensors
 from node.training.data import Dataset
 from node.training.loop import TrainConfig, TrainResult, batch_indices, train
 from verifier.dispute.claims import TraceClaim
@@ -21,7 +28,7 @@ from verifier.dispute.referee import ProgramOp, program_of
 from verifier.repops.ops import RepOps
 from verifier.repops.tape import Tape
 
-__all__ = ["record_step", "train_claim", "program_for", "step_batch"]
+__all__ = ["record_step", "train_claim", "program_for", "step_batch", "delta_hash", "cid_hash"]
 
 Params = dict[str, torch.Tensor]
 
@@ -53,8 +60,19 @@ def train_claim(base: Params, shard: Dataset, config: TrainConfig, seed: bytes, 
     """A full run (faulty at ``fault`` if given) and its claim."""
     config = _verifiable(config)
     result = train(base, shard, config, seed=seed, ops=RepOps(fault=fault))
-    claim = TraceClaim(result.state_hashes, lambda t: record_step(base, shard, config, seed, t, fault))
+    final = result.checkpoints[config.steps]  # the full state S_K
+    claim = TraceClaim(result.state_hashes, lambda t: record_step(base, shard, config, seed, t, fault), lambda: final)
     return claim, result
+
+
+def cid_hash(cid: bytes) -> bytes:
+    """sha256 of a binary CID: how the dispute game compares delta CIDs."""
+    return hashlib.sha256(bytes(cid)).digest()
+
+
+def delta_hash(delta: Mapping[str, torch.Tensor]) -> bytes:
+    """sha256 of the CID ``delta`` is published under (what ``FINAL_DELTA`` outputs)."""
+    return cid_hash(bytes(cid_of(encode_tensors(delta))))
 
 
 @functools.lru_cache(maxsize=16)

@@ -3,6 +3,7 @@ every way to cheat in them, and every way to attack the committee's verdict."""
 
 from __future__ import annotations
 
+import hashlib
 
 import pytest
 from py_ecc import optimized_bn128 as bn
@@ -76,6 +77,43 @@ def test_a_silent_party_loses_at_its_deadline(arena: Arena, silent: str) -> None
 def test_two_honest_runs_leave_nothing_to_dispute(arena: Arena) -> None:
     out = arena.dispute(SimulationSpec(steps=3, liar="none"))
     assert out["opened"] is False
+
+
+# -- a reveal is bound to its own trace (issue 13, item 3) ------------------------------------
+
+
+def test_an_honest_trace_revealed_with_another_final_state_loses_and_the_challenger_keeps_its_bond(arena: Arena) -> None:
+    out = arena.dispute(SimulationSpec(steps=3, liar="none", reveal="other-final"))
+    assert (out["winner"], out["loser"], out["moves"]) == ("challenger", "defender", 0)
+    stake = out["stake"]["defender"]
+    assert out["slashed"] == stake["before"] // 2 and stake["after"] == stake["before"] - out["slashed"]
+    assert out["balance_change"]["challenger"] == out["slashed"] // 2  # the bond came back, with its share of the slash
+
+
+def test_a_delta_that_is_not_the_traces_loses_and_the_challenger_keeps_its_bond(arena: Arena) -> None:
+    out = arena.dispute(SimulationSpec(steps=3, liar="none", reveal="other-delta", kind="delta"))
+    assert (out["winner"], out["loser"], out["moves"]) == ("challenger", "defender", 0)
+    assert out["located"] == {"step": 3, "op": "delta"}
+    stake = out["stake"]["defender"]
+    assert out["slashed"] == stake["before"] // 2 and stake["after"] == stake["before"] - out["slashed"]
+    assert out["balance_change"]["challenger"] == out["slashed"] // 2
+    assert out["stake"]["challenger"]["after"] == out["stake"]["challenger"]["before"]
+
+
+def test_an_honest_delta_never_loses_a_delta_dispute(arena: Arena) -> None:
+    out = arena.dispute(SimulationSpec(steps=3, fault_step=1, fault_op=4, liar="challenger", kind="delta"))
+    bond = arena.net.disputes.params().bond
+    assert (out["winner"], out["loser"], out["slashed"]) == ("defender", "challenger", 0)
+    assert out["stake"]["defender"]["after"] == out["stake"]["defender"]["before"]
+    assert out["balance_change"] == {"defender": bond // 2, "challenger": -bond}
+
+
+def test_a_consistent_reveal_leaves_no_delta_to_dispute(arena: Arena) -> None:
+    case = arena.prepare(SimulationSpec(steps=2, liar="none"))
+    published = hashlib.sha256(case.revealed[0]).digest()
+    arena.net.token.approve(arena.verifier, arena.net.disputes.address, arena.net.disputes.params().bond)
+    with reverts("DisputeGameNoDisagreement"):
+        arena.net.disputes.open_delta(arena.verifier, case.task_id, 1, arena.trainer, published)
 
 
 def test_moves_are_checked_and_a_dispute_blocks_finalization(arena: Arena) -> None:

@@ -9,11 +9,11 @@ proof (phase 1) or the referee's check (phase 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from verifier.dispute.referee import Evidence
+from verifier.dispute.referee import FINAL_DELTA, Evidence
 from verifier.merkle import TraceTree
 from verifier.repops.tape import Tape
 
@@ -21,12 +21,15 @@ __all__ = ["TraceClaim", "start_state_of"]
 
 
 class TraceClaim:
-    """``state_hashes`` is ``[S_0 .. S_K]``; ``step_tape(t)`` records step t (S_t -> S_t+1)."""
+    """``state_hashes`` is ``[S_0 .. S_K]``; ``step_tape(t)`` records step t (S_t -> S_t+1);
+    ``final_state()`` gives the full state ``S_K`` (the evidence of a delta dispute)."""
 
-    def __init__(self, state_hashes: Sequence[bytes], step_tape: Callable[[int], Tape]) -> None:
+    def __init__(self, state_hashes: Sequence[bytes], step_tape: Callable[[int], Tape],
+                 final_state: Callable[[], Mapping[str, torch.Tensor]] | None = None) -> None:  # fmt: skip
         self.states = list(state_hashes)
         self.tree = TraceTree(self.states)
         self._step_tape = step_tape
+        self._final_state = final_state
         self._tapes: dict[int, Tape] = {}
 
     @property
@@ -49,7 +52,14 @@ class TraceClaim:
         """``[c_0 = S_t, ..., c_M]`` of step ``t``."""
         return self.tape(step).chain(self.states[step])
 
+    def final_state(self) -> Mapping[str, torch.Tensor]:
+        if self._final_state is None:
+            raise ValueError("this claim keeps no final state: build it with final_state= to answer a delta dispute")
+        return self._final_state()
+
     def evidence(self, step: int, op: int) -> Evidence:
+        if op == FINAL_DELTA:
+            return Evidence(prefix=[], inputs=[], start_state=self.final_state())
         tape = self.tape(step)
         entry = tape.entries[op]
         needs_state = any(s.startswith(("ext:param.", "ext:buffer.")) for s in entry.sources)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from verifier.dispute.claims import TraceClaim
-from verifier.dispute.referee import Evidence
+from verifier.dispute.referee import FINAL_DELTA, Evidence
 from verifier.merkle import verify_trace_proof
 
-__all__ = ["INITIAL_STATE", "Player", "Honest", "Silent", "Adaptive", "Outcome", "play", "expected_moves"]
+__all__ = ["INITIAL_STATE", "FINAL_DELTA", "Player", "Honest", "Silent", "Adaptive", "Outcome", "play", "play_delta", "expected_moves"]
 
 INITIAL_STATE = 2**32 - 1
 Side = Literal["defender", "challenger"]
@@ -181,6 +181,8 @@ def play(defender: Player, challenger: Player, ops: int, referee: Referee, *, de
     d_s0, d_sk = anchored("defender", 0), anchored("defender", k)
     if d_s0 is None or d_sk is None:
         return Outcome("challenger", "defender", 0, reason="defender silent at respond")
+    if defender_final is not None and d_sk != defender_final:
+        return Outcome("challenger", "defender", 0, reason="the defender's trace does not end at its revealed final state")
     if d_s0 != c_s0:
         correct = referee(0, INITIAL_STATE, b"", b"", [])
         return _judge(correct, {"defender": d_s0, "challenger": c_s0}, 0, 0, INITIAL_STATE, rejected)
@@ -224,6 +226,17 @@ def play(defender: Player, challenger: Player, ops: int, referee: Referee, *, de
     correct = referee(step, lo, start, agreed, [defender.evidence(step, lo), challenger.evidence(step, lo)])
     expected = hashlib.sha256(agreed + correct).digest()
     return _judge(expected, high, moves, step, lo, rejected)
+
+
+def play_delta(defender: Player, challenger: Player, referee: Referee, *, final: bytes, published: bytes, claimed: bytes) -> Outcome:
+    """A dispute over the published delta (``IDisputeGame.openDelta``): ``final`` is the
+    revealed S_K, ``published`` sha256 of the revealed delta CID, ``claimed`` the challenger's.
+    No bisection: the referee decides ``FINAL_DELTA`` from the parties' final states."""
+    if claimed == published:
+        raise ValueError("the challenger cannot open this dispute: the delta hashes agree")
+    k = challenger.claim.steps
+    correct = referee(k, FINAL_DELTA, final, final, [defender.evidence(k, FINAL_DELTA), challenger.evidence(k, FINAL_DELTA)])
+    return _judge(correct, {"defender": published, "challenger": claimed}, 0, k, FINAL_DELTA, 0)
 
 
 def _judge(expected: bytes, high: dict[Side, bytes], moves: int, step: int, op: int, rejected: int) -> Outcome:

@@ -12,6 +12,12 @@ After both bisection phases, step ``t`` and operator ``j`` are located: the part
    ``S_t``), batch inputs against the batch the task's data and seed define;
 4. recomputes the one operator with RepOps and returns its output hash.
 
+One more operator ends every round's program: ``FINAL_DELTA``, ``delta = params(S_K) - base``.
+Its inputs are the revealed final state ``S_K`` and the round's base model, agreed from the
+start, so a dispute over it needs no bisection (``IDisputeGame.openDelta``): :func:`decide_delta`
+checks a party's full state against ``S_K``, subtracts the base and returns the hash the
+network publishes the delta under (the caller supplies it: the delta CID's sha256).
+
 Evidence from a lying party fails one of these checks (:class:`EvidenceRejected` says which);
 the honest party's evidence always passes. Pure functions, no I/O.
 """
@@ -28,7 +34,11 @@ from verifier.errors import MeritnetError
 from verifier.repops.canonical import full_state, state_hash, tensor_hash, zero_buffers
 from verifier.repops.tape import Tape, prefix_chain, replay_hash
 
-__all__ = ["ProgramOp", "Evidence", "EvidenceRejected", "program_of", "decide", "initial_state_hash", "optimizer_of"]
+__all__ = ["FINAL_DELTA", "ProgramOp", "Evidence", "EvidenceRejected", "program_of", "decide", "decide_delta", "final_delta",
+           "initial_state_hash", "optimizer_of"]  # fmt: skip
+
+FINAL_DELTA = 2**32 - 2
+"""Operator index of ``delta = params(S_K) - base`` (``IDisputeGame.FINAL_DELTA``)."""
 
 
 class EvidenceRejected(MeritnetError):
@@ -106,6 +116,28 @@ def _expected_hash(source: str, evidence: Evidence, start_hash: bytes, batch: Ca
         raise EvidenceRejected("the start state is missing or does not hash to the agreed S_t")
     group, _, key = name.partition(".")
     return tensor_hash(state[key if group == "param" else f"opt.momentum.{key}"])
+
+
+def final_delta(base: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``params(S_K) - base``: the delta a run with final state ``state`` must publish (the
+    same subtraction the training loop does, so the same bits)."""
+    missing = sorted(set(base) - set(state))
+    if missing:
+        raise EvidenceRejected(f"the final state lacks the params {missing}")
+    for name, value in base.items():
+        if tuple(state[name].shape) != tuple(value.shape) or state[name].dtype != value.dtype:
+            raise EvidenceRejected(f"{name}: the final state's tensor does not match the base model's shape and dtype")
+    return {name: state[name].detach().cpu() - value.detach().cpu() for name, value in base.items()}
+
+
+def decide_delta(base: Mapping[str, torch.Tensor], final_hash: bytes, evidence: Evidence,
+                 published_hash: Callable[[Mapping[str, torch.Tensor]], bytes]) -> bytes:  # fmt: skip
+    """The correct output of ``FINAL_DELTA``: ``published_hash(params(S_K) - base)``, from a
+    party's full state ``S_K`` checked against the revealed ``final_hash``."""
+    state = evidence.start_state
+    if state is None or state_hash(state) != final_hash:
+        raise EvidenceRejected("the final state is missing or does not hash to the revealed S_K")
+    return published_hash(final_delta(base, state))
 
 
 def initial_state_hash(base: Mapping[str, torch.Tensor], optimizer: str = "sgd") -> bytes:

@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from node.roles.referee import NoValidEvidence, make_referee
-from node.training.claims import program_for, step_batch, train_claim
+from node.training.claims import delta_hash, program_for, step_batch, train_claim
 from node.training.data import load_digits, split_shards
 from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.dispute.claims import TraceClaim
-from verifier.dispute.game import INITIAL_STATE, Adaptive, Player, Silent, expected_moves, play
-from verifier.dispute.referee import Evidence, EvidenceRejected, decide
+from verifier.dispute.game import FINAL_DELTA, INITIAL_STATE, Adaptive, Player, Silent, expected_moves, play, play_delta
+from verifier.dispute.referee import Evidence, EvidenceRejected, decide, decide_delta, final_delta
 
 SHARD = split_shards(load_digits(), 3)[0][0]
 BASE = get_model("mlp").init(0)
@@ -194,3 +194,51 @@ def test_an_adam_task_is_disputable_like_an_sgd_one(j: int) -> None:
     stranger = train_claim(get_model("mlp").init(1), SHARD, ADAM, SEED)[0]
     out = play(Player(stranger), Player(honest_claim), len(program), adam_referee, defender_final=stranger.states[-1])
     assert (out.winner, out.op) == ("challenger", INITIAL_STATE)
+
+
+# -- a reveal is bound to its own trace (issue 13, item 3) ------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def honest_delta(k: int) -> bytes:
+    """sha256 of the CID of the delta an honest run of k steps publishes."""
+    return delta_hash(train_claim(BASE, SHARD, config(k), SEED)[1].delta)
+
+
+def test_an_honest_trace_revealed_with_another_final_state_loses_and_the_challenger_wins() -> None:
+    k = 4
+    # The defender's trace is the honest one, but it revealed another S_K: the challenger (the
+    # same honest run) disputes its revealed final state and must not lose.
+    out = play(Player(honest(k)), Player(honest(k)), M, referee(k), defender_final=hashlib.sha256(b"another final state").digest())
+    assert (out.winner, out.loser, out.moves) == ("challenger", "defender", 0)
+    assert "revealed final state" in out.reason
+
+
+def test_the_honest_delta_is_the_final_operator_of_the_honest_run() -> None:
+    k = 3
+    claim, result = train_claim(BASE, SHARD, config(k), SEED)
+    delta = final_delta(BASE, claim.final_state())
+    assert all(torch.equal(delta[n], result.delta[n]) for n in BASE)  # the same bits as the training loop's
+    correct = decide_delta(BASE, claim.states[-1], claim.evidence(k, FINAL_DELTA), delta_hash)
+    assert correct == honest_delta(k)
+    with pytest.raises(EvidenceRejected, match="revealed S_K"):
+        decide_delta(BASE, honest(k).states[-2], claim.evidence(k, FINAL_DELTA), delta_hash)
+
+
+def test_a_delta_that_is_not_the_traces_loses_and_the_challenger_keeps_its_bond() -> None:
+    k = 3
+    boosted = delta_hash({n: v * 10 for n, v in train_claim(BASE, SHARD, config(k), SEED)[1].delta.items()})
+    assert boosted != honest_delta(k)
+    for defender in (Player(honest(k)), Silent(honest(k), "verdict")):  # with or without its own evidence
+        out = play_delta(defender, Player(honest(k)), referee(k), final=honest(k).states[-1], published=boosted, claimed=honest_delta(k))
+        assert (out.winner, out.loser, out.op) == ("challenger", "defender", FINAL_DELTA)
+
+
+def test_an_honest_delta_never_loses_a_delta_dispute() -> None:
+    k = 3
+    for claimed in (hashlib.sha256(b"a made-up delta").digest(), delta_hash({n: torch.zeros_like(v) for n, v in BASE.items()})):
+        for challenger in (Player(honest(k)), Player(faulty(k, 1, 4)), Silent(honest(k), "verdict")):
+            out = play_delta(Player(honest(k)), challenger, referee(k), final=honest(k).states[-1], published=honest_delta(k), claimed=claimed)
+            assert (out.winner, out.loser) == ("defender", "challenger")
+    with pytest.raises(ValueError, match="agree"):
+        play_delta(Player(honest(k)), Player(honest(k)), referee(k), final=honest(k).states[-1], published=honest_delta(k), claimed=honest_delta(k))
