@@ -92,7 +92,7 @@ class Arena:
         self.owner, self.trainer, self.verifier, self.keeper = accounts[:4]
         self.referees = accounts[4:7]
         self.outsider = accounts[7]
-        self.net = net or deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN, committee_threshold=2))
+        self.net = net or deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN))
         for account in accounts[:8]:
             self.net.token.mint(self.owner, account, 10_000 * TOKEN)
         ensure_role(self.net, self.trainer, Role.TRAINER, 1_000 * TOKEN)
