@@ -34,6 +34,12 @@ contract DisputeGame is IDisputeGame {
     mapping(uint256 disputeId => Dispute) private _disputes;
     mapping(uint256 disputeId => mapping(address party => bytes cid)) private _evidence;
     mapping(uint256 disputeId => mapping(uint256 member => Vote)) private _votes;
+    /// @dev The committee version each dispute counts votes against.
+    mapping(uint256 disputeId => uint64) private _snapshots;
+    /// @dev Submissions (taskId, round, defender) over which a dispute ended with a result.
+    mapping(bytes32 submission => bool) private _decided;
+    /// @dev (submission, challenger) pairs that already opened a dispute.
+    mapping(bytes32 pair => bool) private _challenged;
 
     struct Vote {
         bytes32 outputHash;
@@ -61,7 +67,7 @@ contract DisputeGame is IDisputeGame {
     ) external returns (uint256 disputeId) {
         (ITaskManager.TaskConfig memory config, ITaskManager.Submission memory sub) = _checkOpen(taskId, round, defender);
         if (sK == sub.finalStateHash) revert DisputeGameNoDisagreement(sK);
-        disputeId = ++_count;
+        disputeId = _newDispute(taskId, round, defender);
         uint32 k = config.stepsPerRound;
         _checkProof(disputeId, traceRoot, k, 0, s0, proof0);
         _checkProof(disputeId, traceRoot, k, k, sK, proofK);
@@ -87,11 +93,17 @@ contract DisputeGame is IDisputeGame {
     }
 
     /// @inheritdoc IDisputeGame
-    function openDelta(uint256 taskId, uint32 round, address defender, bytes32 deltaHash) external returns (uint256 disputeId) {
+    function openDelta(uint256 taskId, uint32 round, address defender, bytes calldata deltaCid, bytes32 salt, bytes32 deltaHash)
+        external
+        returns (uint256 disputeId)
+    {
         (ITaskManager.TaskConfig memory config, ITaskManager.Submission memory sub) = _checkOpen(taskId, round, defender);
-        bytes32 published = sha256(sub.deltaCid);
+        // The submission stores only its commitment: the revealed CID is proven against it.
+        bytes32 commitment = taskManager.computeCommitment(deltaCid, sub.traceRoot, sub.finalStateHash, salt, defender, taskId, round);
+        if (commitment != sub.commitment) revert DisputeGameNotRevealedDelta(taskId, round, defender);
+        bytes32 published = sha256(deltaCid);
         if (deltaHash == published) revert DisputeGameNoDisagreement(deltaHash);
-        disputeId = ++_count;
+        disputeId = _newDispute(taskId, round, defender);
         Dispute storage d = _disputes[disputeId];
         d.taskId = taskId;
         d.round = round;
@@ -189,7 +201,7 @@ contract DisputeGame is IDisputeGame {
     /// @inheritdoc IDisputeGame
     function castVote(uint256 disputeId, bytes32 outputHash, BN254.G1Point calldata sigma) external {
         _live(disputeId, Stage.AwaitVerdict);
-        uint256 indexPlusOne = committee.indexOf(msg.sender);
+        uint256 indexPlusOne = committee.indexAt(msg.sender, _snapshots[disputeId]);
         if (indexPlusOne == 0) revert DisputeGameNotReferee(msg.sender);
         _votes[disputeId][indexPlusOne - 1] = Vote(outputHash, sigma);
         emit VoteCast(disputeId, indexPlusOne - 1, outputHash, sigma.x, sigma.y);
@@ -201,7 +213,7 @@ contract DisputeGame is IDisputeGame {
     {
         Dispute storage d = _live(disputeId, Stage.AwaitVerdict);
         bytes memory message = abi.encode(block.chainid, address(this), disputeId, d.op, outputHash);
-        if (!committee.verify(message, signers, apk2, sigma)) revert DisputeGameInvalidVerdict(disputeId);
+        if (!committee.verifyAt(message, signers, apk2, sigma, _snapshots[disputeId])) revert DisputeGameInvalidVerdict(disputeId);
         // S_0 and the delta are judged on the committee's value itself, an operator on its chain link.
         bytes32 expected = d.op == INITIAL_STATE || d.op == FINAL_DELTA ? outputHash : sha256(abi.encodePacked(d.agreed, outputHash));
         if (expected == d.defenderHi) {
@@ -260,7 +272,49 @@ contract DisputeGame is IDisputeGame {
         return _params;
     }
 
+    /// @inheritdoc IDisputeGame
+    function snapshotOf(uint256 disputeId) external view returns (uint64) {
+        _get(disputeId);
+        return _snapshots[disputeId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function isDecided(uint256 taskId, uint32 round, address defender) external view returns (bool) {
+        return _decided[_submissionKey(taskId, round, defender)];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function hasChallenged(uint256 taskId, uint32 round, address defender, address challenger) external view returns (bool) {
+        return _challenged[keccak256(abi.encode(_submissionKey(taskId, round, defender), challenger))];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function maxDisputeDuration(uint32 steps, uint32 ops) public view returns (uint256) {
+        // The defender's answer, ceil(log2 K) step moves, the chain end, ceil(log2 M) operator
+        // moves: each at most one move window; then the verdict window.
+        return uint256(_params.moveDuration) * (2 + _log2Ceil(steps) + _log2Ceil(ops)) + _params.verdictDuration;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function maxRoundDuration(uint256 taskId) external view returns (uint256) {
+        ITaskManager.TaskConfig memory c = taskManager.getTask(taskId).config;
+        uint256 phases = uint256(c.commitDuration) + c.revealDuration + c.scoreDuration + c.challengeDuration;
+        return c.stepsPerRound == 0 ? phases : phases + maxDisputeDuration(c.stepsPerRound, c.opsPerStep);
+    }
+
     // -- internals ---------------------------------------------------------------------
+
+    /// @dev Once per (submission, challenger), whichever kind of dispute, and none after a
+    /// dispute over the submission ended with a result; records the committee snapshot.
+    function _newDispute(uint256 taskId, uint32 round, address defender) private returns (uint256 disputeId) {
+        bytes32 key = _submissionKey(taskId, round, defender);
+        if (_decided[key]) revert DisputeGameAlreadyDecided(taskId, round, defender);
+        bytes32 pair = keccak256(abi.encode(key, msg.sender));
+        if (_challenged[pair]) revert DisputeGameAlreadyChallenged(taskId, round, defender, msg.sender);
+        _challenged[pair] = true;
+        disputeId = ++_count;
+        _snapshots[disputeId] = committee.version();
+    }
 
     function _checkOpen(uint256 taskId, uint32 round, address defender)
         private
@@ -342,6 +396,14 @@ contract DisputeGame is IDisputeGame {
         while (p < n) p <<= 1;
     }
 
+    function _log2Ceil(uint32 n) private pure returns (uint256 bits) {
+        while ((uint256(1) << bits) < n) ++bits;
+    }
+
+    function _submissionKey(uint256 taskId, uint32 round, address defender) private pure returns (bytes32) {
+        return keccak256(abi.encode(taskId, round, defender));
+    }
+
     function _locate(uint256 disputeId, Dispute storage d, uint32 step, uint32 op) private {
         d.step = step;
         d.op = op;
@@ -363,6 +425,8 @@ contract DisputeGame is IDisputeGame {
             if (amount > reward) registry.slash(d.defender, amount - reward, address(0));
             taskManager.disqualify(d.taskId, d.round, d.defender);
         }
+        // A result (either way) settles the submission: no more disputes over it.
+        if (!cancelled) _decided[_submissionKey(d.taskId, d.round, d.defender)] = true;
         emit DisputeResolved(disputeId, winner, cancelled, d.slashed);
         taskManager.closeDispute(d.taskId, d.round);
         if (bond == 0) return;

@@ -13,6 +13,7 @@ contract Registry is AccessControl, IRegistry {
     using SafeERC20 for IMeritToken;
 
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    bytes32 public constant LOCKER_ROLE = keccak256("LOCKER_ROLE");
     uint8 public constant ROLE_TRAINER = 1;
     uint8 public constant ROLE_AGGREGATOR = 2;
     uint8 public constant ROLE_VERIFIER = 4;
@@ -34,6 +35,7 @@ contract Registry is AccessControl, IRegistry {
 
     mapping(address account => Account) private _accounts;
     mapping(address account => Unbond[]) private _unbonds;
+    mapping(address account => uint256) private _locked;
 
     constructor(address admin, IMeritToken token_, uint256 minStake_, uint64 unbondingDelay_, uint256 maxPendingUnbonds_) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -92,20 +94,50 @@ contract Registry is AccessControl, IRegistry {
     /// @inheritdoc IRegistry
     function withdrawUnbonded() external returns (uint256 amount) {
         Unbond[] storage pending = _unbonds[msg.sender];
+        uint256 locked = _locked[msg.sender];
+        // What stays slashable must cover the locked amount.
+        uint256 slashable = slashableOf(msg.sender);
+        bool blocked;
         // Bounded by maxPendingUnbonds. Swap-and-pop keeps the array dense.
         uint256 i = 0;
         while (i < pending.length) {
-            if (pending[i].releaseAt <= block.timestamp) {
-                amount += pending[i].amount;
+            uint256 entry = pending[i].amount;
+            if (pending[i].releaseAt <= block.timestamp && slashable - entry >= locked) {
+                amount += entry;
+                slashable -= entry;
                 pending[i] = pending[pending.length - 1];
                 pending.pop();
             } else {
+                if (pending[i].releaseAt <= block.timestamp) blocked = true;
                 ++i;
             }
         }
-        if (amount == 0) revert RegistryNothingToWithdraw(msg.sender);
+        if (amount == 0) {
+            if (blocked) revert RegistryStakeLocked(msg.sender, locked);
+            revert RegistryNothingToWithdraw(msg.sender);
+        }
         emit Withdrawn(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IRegistry
+    function lock(address account, uint256 amount) external onlyRole(LOCKER_ROLE) {
+        uint256 locked = _locked[account] + amount;
+        _locked[account] = locked;
+        emit LockChanged(account, msg.sender, locked);
+    }
+
+    /// @inheritdoc IRegistry
+    function unlock(address account, uint256 amount) external onlyRole(LOCKER_ROLE) {
+        uint256 locked = _locked[account];
+        locked = amount < locked ? locked - amount : 0;
+        _locked[account] = locked;
+        emit LockChanged(account, msg.sender, locked);
+    }
+
+    /// @inheritdoc IRegistry
+    function lockedOf(address account) external view returns (uint256) {
+        return _locked[account];
     }
 
     /// @inheritdoc IRegistry

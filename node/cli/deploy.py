@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from node.chain.deploy import DeployParams, ensure_deployed
+from node.chain.deploy import DeployParams, ensure_deployed, hand_over_admin
+from node.errors import ConfigError
 from node.chain.provider import is_in_process
 from node.chain.queries import deployment_info
 from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, console, default_sender, emit, open_chain, settings
@@ -20,6 +21,9 @@ def deploy(
     min_stake: Annotated[int, typer.Option(help="Global minimum stake, in token units (1e-18 MERIT).")] = DeployParams.min_stake,
     unbonding_delay: Annotated[int, typer.Option(help="Seconds between an unbond request and its release.")] = DeployParams.unbonding_delay,
     max_pending_unbonds: Annotated[int, typer.Option(help="Cap on pending unbonds per account.")] = DeployParams.max_pending_unbonds,
+    referee_stake: Annotated[int, typer.Option(help="The referee committee's stake floor, in token units.")] = DeployParams.referee_stake,
+    admin: Annotated[str | None, typer.Option("--admin", help="Hand DEFAULT_ADMIN_ROLE (and minting) of every contract to this address after deploying.")] = None,
+    renounce_admin: Annotated[bool, typer.Option("--renounce-admin", help="Renounce DEFAULT_ADMIN_ROLE (and minting) of every contract after deploying: nobody holds admin powers.")] = False,
     json_: JsonOption = False,
 ) -> None:
     """Deploy MeritToken, Registry, RewardVault and TaskManager, wired together.
@@ -28,10 +32,18 @@ def deploy(
     """
     s = settings(config, rpc=rpc, deployments=deployments)
     w3 = open_chain(s)
-    params = DeployParams(min_stake, unbonding_delay, max_pending_unbonds)
-    net, created = ensure_deployed(w3, default_sender(w3, s), s.deployments_dir, params, force=force)
+    if admin is not None and renounce_admin:
+        raise ConfigError("--admin and --renounce-admin exclude each other", hint="pass one of them")
+    if admin is not None and not w3.is_address(admin):
+        raise ConfigError(f"--admin {admin!r} is not an address", hint="expected 0x followed by 40 hex digits")
+    params = DeployParams(min_stake, unbonding_delay, max_pending_unbonds, referee_stake=referee_stake)
+    sender = default_sender(w3, s)
+    net, created = ensure_deployed(w3, sender, s.deployments_dir, params, force=force)
+    if created and (admin is not None or renounce_admin):
+        hand_over_admin(net, sender, w3.to_checksum_address(admin) if admin else None)
     info = deployment_info(net)
     info["created"] = created
+    info["admin"] = admin if admin else (None if renounce_admin else net.deployment.deployer)
     info["record"] = None if is_in_process(w3) else str(s.deployments_dir / f"{net.deployment.chain_id}.json")
     if json_:
         emit(info, True)

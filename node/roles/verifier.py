@@ -94,7 +94,7 @@ class Verifier:
                 self._open(round_, trainer, claim)
             elif not same_delta:  # the trace may even match: the delta is not the one it implies
                 self.claims[key] = claim
-                self._open_delta(round_, trainer, expected_delta)
+                self._open_delta(round_, trainer, bytes(event["args"]["deltaCid"]), bytes(event["args"]["salt"]), expected_delta)
 
     def check_scores(self, round_: int) -> bool | None:
         """Recompute the round's scores table as the aggregator must have; whether its root is
@@ -119,11 +119,11 @@ class Verifier:
             return
         self.emit("dispute-opened", round=round_, trainer=trainer, dispute=dispute_id)
 
-    def _open_delta(self, round_: int, trainer: str, expected: bytes) -> None:
+    def _open_delta(self, round_: int, trainer: str, delta_cid: bytes, salt: bytes, expected: bytes) -> None:
         games = self.net.disputes
         self.net.token.approve(self.sender, games.address, games.params().bond)
         try:
-            dispute_id, _ = games.open_delta(self.sender, self.task_id, round_, trainer, expected)
+            dispute_id, _ = games.open_delta(self.sender, self.task_id, round_, trainer, delta_cid, salt, expected)
         except ContractRevert as exc:
             self.emit("error", round=round_, trainer=trainer, message=exc.one_line())
             return
