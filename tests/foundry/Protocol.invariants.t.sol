@@ -38,10 +38,11 @@ contract ProtocolInvariants is TestBase, Deployment {
         holders.push(address(vault));
         holders.push(address(game));
         holders.push(address(tasks));
+        holders.push(address(committee));
         holders.push(address(handler));
         holders.push(address(this));
 
-        bytes4[] memory selectors = new bytes4[](13);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = ProtocolHandler.stake.selector;
         selectors[1] = ProtocolHandler.unbond.selector;
         selectors[2] = ProtocolHandler.withdraw.selector;
@@ -55,6 +56,9 @@ contract ProtocolInvariants is TestBase, Deployment {
         selectors[10] = ProtocolHandler.slashNoReveal.selector;
         selectors[11] = ProtocolHandler.reclaim.selector;
         selectors[12] = ProtocolHandler.commit.selector; // commits twice as often: rounds fill up
+        selectors[13] = ProtocolHandler.sweep.selector;
+        selectors[14] = ProtocolHandler.release.selector;
+        selectors[15] = ProtocolHandler.aggregatorUnbond.selector;
         _target(address(handler), selectors);
     }
 
@@ -64,6 +68,27 @@ contract ProtocolInvariants is TestBase, Deployment {
         _tokenConservation();
         _registrySolvent();
         _vaultBooks();
+        _locksHold();
+    }
+
+    function _allSwept(uint256 taskId) internal view returns (bool) {
+        for (uint32 round = 1; round <= 2; ++round) {
+            IRewardVault.RoundRewards memory r = vault.roundRewards(taskId, round);
+            if (r.root != bytes32(0) && !r.swept) return false;
+        }
+        return true;
+    }
+
+    /// @notice Locked stake never leaves while it backs work: every account keeps at least
+    /// its locked amount slashable, and no withdrawal ever broke that.
+    function _locksHold() internal view {
+        assertTrue(!handler.ghostLockBroken(), "a withdrawal left less slashable stake than the lock");
+        address aggregator = handler.aggregator();
+        assertLe(registry.lockedOf(aggregator), registry.slashableOf(aggregator), "aggregator: locked <= slashable");
+        for (uint256 i; i < handler.actorCount(); ++i) {
+            address a = handler.actors(i);
+            assertLe(registry.lockedOf(a), registry.slashableOf(a), "locked <= slashable");
+        }
     }
 
     /// @notice minted = balances + vault + registry + game + burnt, and no token sits anywhere else.
@@ -85,6 +110,7 @@ contract ProtocolInvariants is TestBase, Deployment {
     /// allocation, and has paid no round more than its allocation.
     function _vaultBooks() internal view {
         uint256 owed;
+        uint256 owedBefore;
         for (uint256 t; t < handler.taskCount(); ++t) {
             uint256 taskId = handler.taskIds(t);
             uint256 allocated;
@@ -92,11 +118,16 @@ contract ProtocolInvariants is TestBase, Deployment {
                 IRewardVault.RoundRewards memory r = vault.roundRewards(taskId, round);
                 assertLe(r.claimed, r.total, "a round's claims stay within its allocation");
                 assertEq(handler.ghostPaid(taskId, round), r.claimed, "the vault paid exactly what it booked");
-                owed += r.total - r.claimed;
+                if (!r.swept) owed += r.total - r.claimed;
                 allocated += r.total;
             }
             owed += vault.unallocated(taskId);
             assertEq(vault.unallocated(taskId) + allocated + handler.ghostReclaimed(taskId), handler.ghostBudget(taskId), "budget = unallocated + allocated + reclaimed");
+            assertEq(vault.heldFor(taskId), owed - owedBefore, "heldFor = unallocated + unclaimed, unswept allocations");
+            owedBefore = owed;
+            if (tasks.isComplete(taskId) && handler.reclaimedAfterEnd(taskId) && _allSwept(taskId)) {
+                assertEq(vault.heldFor(taskId), 0, "the vault holds nothing for a complete, reclaimed, swept task");
+            }
         }
         assertEq(token.balanceOf(address(vault)), owed, "vault balance = unallocated + unclaimed allocations");
     }

@@ -41,6 +41,10 @@ contract ProtocolHandler {
     mapping(uint256 taskId => mapping(uint32 round => uint256)) public ghostPaid;
     mapping(uint256 taskId => uint256) public ghostBudget;
     mapping(uint256 taskId => uint256) public ghostReclaimed;
+    mapping(uint256 taskId => uint256) public ghostSwept;
+    mapping(uint256 taskId => bool) public reclaimedAfterEnd;
+    /// @notice Set when a withdrawal left an account's slashable stake below its lock.
+    bool public ghostLockBroken;
     uint256[] public taskIds;
     mapping(bytes32 => uint256) public calls;
 
@@ -148,10 +152,51 @@ contract ProtocolHandler {
         } catch {}
     }
 
-    function withdraw(uint256 actorSeed) external {
-        vm.prank(_actor(actorSeed));
+    /// @notice Withdraw matured unbonds: whatever the account locked (a commitment, the
+    /// aggregator's posted scores) must stay slashable afterwards.
+    function withdraw(uint256 actorSeed, bool asAggregator) external {
+        address a = asAggregator ? aggregator : _actor(actorSeed);
+        uint256 locked = registry.lockedOf(a);
+        vm.prank(a);
         try registry.withdrawUnbonded() {
+            if (registry.slashableOf(a) < locked) ghostLockBroken = true;
             ++calls["withdrawUnbonded"];
+        } catch {}
+    }
+
+    /// @notice The aggregator asks to unbond everything it has (its posted scores lock minStake).
+    function aggregatorUnbond() external {
+        uint256 staked = registry.stakeOf(aggregator);
+        if (staked == 0) return;
+        vm.prank(aggregator);
+        try registry.requestUnbond(staked) {
+            ++calls["requestUnbond"];
+        } catch {}
+    }
+
+    /// @notice After the claim window anyone sweeps what is left of a round to the task owner.
+    function sweep(uint256 taskSeed, uint8 roundSeed) external {
+        (uint256 taskId,, bool ok) = _task(taskSeed);
+        if (!ok) return;
+        try vault.sweep(taskId, uint32(1 + roundSeed % 2)) returns (uint256 amount) {
+            ghostSwept[taskId] += amount;
+            ++calls["sweep"];
+        } catch {}
+    }
+
+    /// @notice A trainer releases the stake its commitment locked once the round is final.
+    function release(uint256 taskSeed, uint8 roundSeed, uint256 trainerSeed) external {
+        (uint256 taskId,, bool ok) = _task(taskSeed);
+        if (!ok) return;
+        uint32 round = uint32(1 + roundSeed % 2);
+        address trainer = _actor(trainerSeed);
+        ITaskManager.Submission memory sub = tasks.getSubmission(taskId, round, trainer);
+        bool penalty = sub.commitment != bytes32(0) && !sub.revealed && !sub.penalized && !sub.released;
+        uint256 slashable = registry.slashableOf(trainer);
+        uint256 fine = tasks.getTask(taskId).config.noRevealPenalty;
+        try tasks.release(taskId, round, trainer) returns (bool released) {
+            if (released && penalty) ghostBurnt += fine < slashable ? fine : slashable;
+            ++calls["release"];
         } catch {}
     }
 
@@ -301,6 +346,7 @@ contract ProtocolHandler {
         vm.prank(owner);
         try vault.reclaim(taskId) returns (uint256 amount) {
             ghostReclaimed[taskId] += amount;
+            reclaimedAfterEnd[taskId] = true;
             ++calls["reclaim"];
         } catch {}
     }

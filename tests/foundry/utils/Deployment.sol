@@ -20,7 +20,8 @@ contract Deployment {
     uint256 internal constant TOKEN = 1e18;
     uint256 internal constant MIN_STAKE = 1 * TOKEN;
     uint64 internal constant UNBONDING_DELAY = 7 days;
-    uint256 internal constant COMMITTEE_THRESHOLD = 2;
+    uint256 internal constant REFEREE_STAKE = 100 * TOKEN; // the committee's stake floor
+    uint64 internal constant CLAIM_WINDOW = 3 days; // short, so that runs reach the sweep
 
     MeritToken public token;
     Registry public registry;
@@ -30,11 +31,11 @@ contract Deployment {
     DisputeGame public game;
 
     function _deploy(IDisputeGame.GameParams memory params) internal {
-        token = new MeritToken(address(this));
+        token = new MeritToken(address(this), 0);
         registry = new Registry(address(this), IMeritToken(address(token)), MIN_STAKE, UNBONDING_DELAY, 8);
-        vault = new RewardVault(address(this), token);
+        vault = new RewardVault(address(this), token, CLAIM_WINDOW);
         tasks = new TaskManager(address(this), IRegistry(address(registry)), IRewardVault(address(vault)));
-        committee = new RefereeCommittee(IRegistry(address(registry)), COMMITTEE_THRESHOLD);
+        committee = new RefereeCommittee(IRegistry(address(registry)), REFEREE_STAKE, 2, 3);
         game = new DisputeGame(
             IRegistry(address(registry)),
             IMeritToken(address(token)),
@@ -43,8 +44,12 @@ contract Deployment {
             params
         );
         vault.bind(address(tasks));
+        committee.bindGame(address(game));
         registry.grantRole(registry.SLASHER_ROLE(), address(tasks));
         registry.grantRole(registry.SLASHER_ROLE(), address(game));
+        registry.grantRole(registry.SLASHER_ROLE(), address(committee));
+        registry.grantRole(registry.LOCKER_ROLE(), address(tasks));
+        registry.grantRole(registry.LOCKER_ROLE(), address(committee));
         tasks.grantRole(tasks.DISPUTE_ROLE(), address(game));
     }
 }
