@@ -114,6 +114,7 @@ class Arena:
         """Train both runs; create a verifiable task whose round 1 has the defender's submission
         revealed and is in its Score phase."""
         config = TrainConfig(model=spec.model, steps=spec.steps, backend="repops")
+        ensure_role(self.net, self.trainer, Role.TRAINER, 100 * TOKEN)  # buys back in after earlier disputes' slashes
         shard = split_shards(load_digits(), 3, seed=spec.seed)[0][0]
         base = get_model(spec.model).init(spec.seed)
         program = program_for(config, base)

@@ -132,4 +132,75 @@ contract DisputeInvariants is TestBase, Deployment {
         }
         assertEq(token.balanceOf(address(game)), bonds, "the game holds exactly the bonds of live disputes");
     }
+
+    // -- the handler's paths, played out once each (so the invariant runs are not vacuous) ----
+
+    function _last() internal view returns (uint256 index, uint256 id) {
+        index = handler.disputeCount() - 1;
+        id = handler.disputeIds(index);
+    }
+
+    function _nextRound() internal {
+        for (uint256 i; i < 4; ++i) {
+            ITaskManager.Round memory r = tasks.getRound(1, tasks.getTask(1).currentRound);
+            if (r.phase == ITaskManager.Phase.Commit) return;
+            handler.closeRound();
+        }
+    }
+
+    /// @dev Let the hostile side answer with `how` until the dispute waits for a verdict, then
+    /// have members `signers` sign the correct value.
+    function _playOut(uint256 index, uint256 id, uint8 how, uint8 signers) internal returns (IDisputeGame.Dispute memory d) {
+        for (uint256 i; i < 24; ++i) {
+            d = game.getDispute(id);
+            if (d.stage == IDisputeGame.Stage.Resolved) return d;
+            if (d.stage == IDisputeGame.Stage.AwaitVerdict) {
+                handler.verdict(index, signers, false);
+            } else {
+                handler.hostileMove(index, how, keccak256(abi.encode(i)));
+                handler.warp(0); // the honest side answers
+            }
+        }
+        d = game.getDispute(id);
+    }
+
+    function test_honestChallengerBeatsEveryWrongReveal() public {
+        for (uint8 kind = 1; kind <= 3; ++kind) {
+            for (uint8 how; how < 3; ++how) {
+                _nextRound();
+                handler.newRound(kind);
+                handler.honestChallenge();
+                (uint256 index, uint256 id) = _last();
+                IDisputeGame.Dispute memory d = _playOut(index, id, how, 15);
+                assertTrue(d.stage == IDisputeGame.Stage.Resolved && !d.cancelled, "the dispute ended with a verdict or a timeout");
+                assertTrue(d.winner == IDisputeGame.Party.Challenger, "the honest challenger won");
+                if (kind == 2) assertEq(d.op, game.FINAL_DELTA(), "a wrong delta is judged on FINAL_DELTA");
+            }
+        }
+    }
+
+    function test_hostileChallengerLosesAgainstAnHonestTrainer() public {
+        for (uint8 kind; kind < 3; ++kind) {
+            for (uint8 how; how < 3; ++how) {
+                _nextRound();
+                handler.newRound(0);
+                handler.hostileChallenge(false, kind);
+                (uint256 index, uint256 id) = _last();
+                IDisputeGame.Dispute memory d = _playOut(index, id, how, 15);
+                assertTrue(d.stage == IDisputeGame.Stage.Resolved && !d.cancelled, "the dispute ended");
+                assertTrue(d.winner == IDisputeGame.Party.Defender, "the honest trainer won");
+            }
+        }
+    }
+
+    function test_noVerdictWithoutMoreThanTwoThirdsOfTheStake() public {
+        handler.newRound(2); // a wrong delta: straight to the verdict
+        handler.honestChallenge();
+        (uint256 index, uint256 id) = _last();
+        handler.verdict(index, 0x01, true); // one member (100 of 570) lies
+        handler.verdict(index, 0x06, false); // 150 + 200 = 350 of 570: not more than 2/3
+        assertTrue(game.getDispute(id).stage == IDisputeGame.Stage.AwaitVerdict, "no verdict yet");
+        handler.verdict(index, 0x0E, false); // 150 + 200 + 120 = 470 of 570
+        assertTrue(game.getDispute(id).winner == IDisputeGame.Party.Challenger, "the verdict settled it");
+    }
 }
