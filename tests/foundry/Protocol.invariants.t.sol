@@ -131,4 +131,37 @@ contract ProtocolInvariants is TestBase, Deployment {
         }
         assertEq(token.balanceOf(address(vault)), owed, "vault balance = unallocated + unclaimed allocations");
     }
+
+    /// @notice The handler's honest path, played once (so the invariant runs are not vacuous):
+    /// stake, commit, reveal, post, finalize, claim, release, sweep, reclaim.
+    function test_handlerPlaysAWholeTask() public {
+        handler.createTask(4e18);
+        for (uint256 i; i < 3; ++i) handler.stake(i, 10e18, 0);
+        for (uint8 round; round < 2; ++round) {
+            for (uint256 i; i < 3; ++i) handler.commit(0, i, 0);
+            handler.warp(1 days);
+            handler.advance(0);
+            for (uint256 i; i < 3; ++i) handler.reveal(0, i);
+            handler.warp(1 days);
+            handler.advance(0);
+            handler.postScores(0, 3e18, false);
+            handler.warp(1 days);
+            handler.advance(0);
+            for (uint256 i; i < 3; ++i) handler.claim(0, round, i, i == 2); // the third overclaims
+            for (uint256 i; i < 3; ++i) handler.release(0, round, i);
+        }
+        for (uint256 i; i < 4; ++i) handler.warp(1 days);
+        handler.sweep(0, 0);
+        handler.sweep(0, 1);
+        handler.reclaim(0);
+        assertEq(handler.calls("commit"), 6, "commits");
+        assertEq(handler.calls("reveal"), 6, "reveals");
+        assertEq(handler.calls("postScores"), 2, "posts");
+        assertEq(handler.calls("claim"), 4, "honest claims paid, overclaims refused");
+        assertEq(handler.calls("release"), 6, "releases");
+        assertEq(handler.calls("sweep"), 2, "sweeps");
+        assertEq(handler.calls("reclaim"), 1, "reclaim");
+        assertEq(vault.heldFor(handler.taskIds(0)), 0, "the vault holds nothing for the finished task");
+        invariant_protocol();
+    }
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.chain.disputes import Party, Stage
+from node.chain.disputes import FINAL_DELTA, Party, Stage
 from node.roles.referee import Member, RefereeNode
 from node.roles.verifier import Verifier
 from node.training.loop import TrainConfig
@@ -50,3 +50,36 @@ def test_a_cheating_trainer_is_caught_slashed_and_unpaid(tmp_path: Path) -> None
         assert h.net.registry.slashable_of(a) == before[a]
         assert h.net.token.balance_of(a) > balance[a]
     assert h.net.tasks.is_finalized(h.task_id, 1)
+
+
+def test_a_delta_that_is_not_the_trainers_trace_loses_a_delta_dispute(tmp_path: Path) -> None:
+    """A trainer reveals its honest trace and final state but publishes its delta x10: the
+    verifier reproduces the trace, not the delta CID, and opens a delta dispute; the referee
+    daemons recompute params(S_K) - base from the final state and the booster loses."""
+    h = make_harness(tmp_path, TrainConfig(steps=4, backend="repops"), rounds=1, accounts=10)
+    acc = h.accounts
+    honest = [h.trainer(acc[2]), h.trainer(acc[3])]
+    booster = h.trainer(acc[4])
+    booster.behaviour = "boosted"
+    verifier = Verifier(h.net, h.store, acc[5], h.task_id, fraction=1.0, on_event=h.events.append)
+    verifier.ensure_registered()
+    referees = [RefereeNode(h.net, h.store, Member(a, KeyPair.from_seed(a.encode())), on_event=h.events.append) for a in acc[6:9]]
+    for r in referees:
+        r.ensure_registered()
+    aggregator = h.aggregator()
+    before = {a: h.net.registry.slashable_of(a) for a in acc[2:6]}
+    balance = {a: h.net.token.balance_of(a) for a in acc[2:6]}
+
+    steppers = [*(t.step for t in honest), booster.step, verifier.step, *(r.step for r in referees), aggregator.step]
+    h.run(steppers, trainers=3, max_ticks=300)
+
+    (d,) = h.net.disputes.all(h.task_id)
+    assert (d.defender, d.challenger, d.stage, d.winner, d.cancelled) == (acc[4], acc[5], Stage.RESOLVED, Party.CHALLENGER, False)
+    assert (d.step, d.op, d.moves) == (4, FINAL_DELTA, 0) and d.slashed == before[acc[4]] // 2
+    checked = {e["trainer"]: e["reproduced"] for e in h.events if e["event"] == "checked"}
+    assert checked == {acc[2]: True, acc[3]: True, acc[4]: False}
+    assert h.net.tasks.is_disqualified(h.task_id, 1, acc[4])
+    assert h.net.token.balance_of(acc[5]) == balance[acc[5]] + d.slashed // 2  # bond back, half the slash
+    for a in acc[2:4]:
+        assert h.net.registry.slashable_of(a) == before[a]
+        assert h.net.token.balance_of(a) > balance[a]

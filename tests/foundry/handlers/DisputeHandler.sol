@@ -265,9 +265,15 @@ contract DisputeHandler {
             IDisputeGame.Dispute memory d = game.getDispute(id);
             if (d.stage == IDisputeGame.Stage.Resolved || block.timestamp > d.deadline) continue;
             Info storage info = infos[id];
-            if (info.defender.honest) _move(id, d, d.defender, info.defender.run, 0);
-            d = game.getDispute(id);
-            if (info.challenger.honest && d.stage != IDisputeGame.Stage.Resolved) _move(id, d, d.challenger, info.challenger.run, 0);
+            // Until the honest side has nothing left to do (its answer may open its next move).
+            for (uint256 n; n < 16 && d.stage != IDisputeGame.Stage.Resolved; ++n) {
+                (IDisputeGame.Stage stage, uint32 moves, uint8 posted) = (d.stage, d.moves, d.posted);
+                if (info.defender.honest) _move(id, d, d.defender, info.defender.run, 0);
+                d = game.getDispute(id);
+                if (info.challenger.honest && d.stage != IDisputeGame.Stage.Resolved) _move(id, d, d.challenger, info.challenger.run, 0);
+                d = game.getDispute(id);
+                if (d.stage == stage && d.moves == moves && d.posted == posted) break;
+            }
         }
         _settle();
     }
@@ -328,7 +334,8 @@ contract DisputeHandler {
         return output(infos[id].round, d.defender, Run.Honest, d.step, d.op);
     }
 
-    /// @notice Members of the dispute's snapshot in `signerSeed` sign; `lie` signs the wrong value.
+    /// @notice Members of the dispute's snapshot in `signerSeed` sign the correct value; with
+    /// `lie`, a wrong one (only when they hold no more than 1/3 of the snapshot's weight).
     function verdict(uint256 disputeSeed, uint8 signerSeed, bool lie) external {
         if (disputeIds.length == 0) return;
         uint256 id = disputeIds[disputeSeed % disputeIds.length];
@@ -351,6 +358,8 @@ contract DisputeHandler {
             sigma = BN254.add(sigma, Bls.sign(_keys[i], message));
         }
         if (signers == 0) return;
+        // The assumption under test: liars hold no more than 1/3 of the snapshot's weight.
+        if (lie && 3 * weight > committee.totalWeightAt(snapshot)) return;
         try game.submitVerdict(id, value, signers, Bls.g2(keySum), sigma) {
             if (3 * weight <= 2 * committee.totalWeightAt(snapshot)) ghostThresholdBroken = true;
             ++calls[lie ? bytes32("lyingVerdict") : bytes32("verdict")];
