@@ -40,6 +40,7 @@ __all__ = [
     "TraceTree",
     "is_tree_dump",
     "reward_leaf_hash",
+    "reward_leaves",
     "standard_leaf_hash",
     "verify_sorted_proof",
     "verify_trace_proof",
@@ -288,6 +289,28 @@ class StandardMerkleTree:
 
     def verify(self, row: Sequence[Any], proof: Sequence[bytes]) -> bool:
         return verify_sorted_proof(self.leaf_hash(row), proof, self.root)
+
+
+def reward_leaves(data: Any) -> list[RewardLeaf]:
+    """The reward rows of a published table in any of its forms: a ``StandardMerkleTree``
+    dump with leafEncoding ``["address", "int256", "uint256"]``, a scores table (its
+    ``leaves``), or a bare list of ``{"account", "score", "amount"}``.
+
+    Raises ValueError (with what was expected) for anything else; a dump is checked in full
+    (:meth:`StandardMerkleTree.load`).
+    """
+    if is_tree_dump(data):
+        tree = StandardMerkleTree.load(data)
+        if tree.leaf_encoding != REWARD_ENCODING:
+            raise ValueError(f"the tree's leafEncoding is {list(tree.leaf_encoding)}, not a reward table's {list(REWARD_ENCODING)}")
+        return [RewardLeaf(a, s, m) for a, s, m in tree.rows]
+    entries = data.get("leaves") if isinstance(data, Mapping) else data
+    if not isinstance(entries, list):
+        raise ValueError(f'expected a {DUMP_FORMAT} tree dump, a scores table or [{{"account", "score", "amount"}}, ...]')
+    try:
+        return [RewardLeaf(to_checksum_address(e["account"]), int(e["score"]), int(e["amount"])) for e in entries]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f'a reward entry lacks "account", "score" or "amount": {exc}') from exc
 
 
 class TraceTree:
