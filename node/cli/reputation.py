@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -18,7 +18,7 @@ from node.storage import as_cid, open_store
 from verifier.reputation.epoch import compute_epoch
 
 WalksOption = Annotated[int, typer.Option("--walks", help="Random walks per ego (the protocol's default is 10,000).")]
-StoreOption = Annotated[Optional[str], typer.Option("--store", help="Content store for the epochs' scores tables (default: the configured one).")]
+StoreOption = Annotated[str | None, typer.Option("--store", help="Content store for the epochs' scores tables (default: the configured one).")]
 
 
 def _read_table(path: Path) -> object:
@@ -40,7 +40,7 @@ def reputation(
     address: Annotated[str | None, typer.Argument(help="Show this address only (default: everyone with a score).")] = None,
     ego: Annotated[str | None, typer.Option("--ego", help="Compute from this ego over the current chain state.")] = None,
     epoch: Annotated[int | None, typer.Option("--epoch", help="Use a posted epoch: recompute it, check its root, prove scores on chain.")] = None,
-    table: Annotated[Optional[Path], typer.Option("--table", help="With --epoch: read the epoch's scores from this table (a StandardMerkleTree dump) instead of recomputing.")] = None,
+    table_file: Annotated[Path | None, typer.Option("--table", help="With --epoch: read the epoch's scores from this table (a StandardMerkleTree dump) instead of recomputing.")] = None,
     published: Annotated[bool, typer.Option("--published", help="With --epoch: read the scores table the poster published (its CID is on chain) instead of recomputing.")] = False,
     walks: WalksOption = 10_000,
     store: StoreOption = None,
@@ -49,15 +49,15 @@ def reputation(
     """MeritRank reputation: from a posted epoch (recomputed, or read from its published table; checked against its root) or computed now from chain events."""
     if (ego is None) == (epoch is None):
         raise ConfigError("give exactly one of --ego (compute now) or --epoch (a posted epoch)")
-    if (table is not None or published) and epoch is None:
+    if (table_file is not None or published) and epoch is None:
         raise ConfigError("--table and --published need --epoch")
-    if table is not None and published:
+    if table_file is not None and published:
         raise ConfigError("give at most one of --table and --published")
     s = settings(config, rpc=rpc, deployments=deployments)
     net = open_network(s)
-    if epoch is not None and table is not None:
-        result = epoch_from_table(net, epoch, _read_table(table))
-        source = f"epoch {epoch} (table {table.name}, root verified)"
+    if epoch is not None and table_file is not None:
+        result = epoch_from_table(net, epoch, _read_table(table_file))
+        source = f"epoch {epoch} (table {table_file.name}, root verified)"
     elif epoch is not None and published:
         cid = net.reputation.get_epoch(epoch).scores_cid if 1 <= epoch <= net.reputation.latest_epoch() else b""
         if not cid:

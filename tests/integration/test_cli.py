@@ -14,8 +14,8 @@ from node.chain.contracts import Role
 from node.chain.deploy import load_deployment
 from node.chain.devnet import anvil_binary
 from node.chain.provider import connect
-from tests.conftest import free_port
 from node.storage import as_cid, open_store
+from tests.conftest import free_port
 from tests.helpers import TOKEN, create_task, register
 from verifier.merkle import REWARD_ENCODING, StandardMerkleTree
 

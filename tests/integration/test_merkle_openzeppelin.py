@@ -48,7 +48,7 @@ def _random_rows(rng: random.Random, encoding: tuple[str, ...], n: int) -> list[
 
 
 def _run_library(cases: list[dict[str, Any]], repo_root: Path) -> list[dict[str, Any]]:
-    done = subprocess.run(["node", str(HELPER)], input=json.dumps(cases), capture_output=True, text=True, cwd=repo_root, timeout=120)
+    done = subprocess.run(["node", str(HELPER)], input=json.dumps(cases), capture_output=True, text=True, cwd=repo_root, timeout=120, check=False)
     assert done.returncode == 0, f"{done.stderr}\n(is @openzeppelin/merkle-tree installed? run npm ci)"
     out: list[dict[str, Any]] = json.loads(done.stdout)
     return out

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 import copy
 
+import pytest
 from eth_utils import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from verifier.merkle import (
     REPUTATION_ENCODING,
