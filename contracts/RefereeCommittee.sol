@@ -86,12 +86,12 @@ contract RefereeCommittee is IRefereeCommittee {
         totalWeight = total;
         _totalAt[v] = total;
         _members[index] = Member({
-            account: msg.sender,
-            joined: v,
-            slashed: false,
             weight: SafeCast.toUint128(weight),
+            joined: v,
             left: 0,
+            account: msg.sender,
             leftAt: 0,
+            slashed: false,
             pk1: pk1,
             pk2: pk2
         });
@@ -115,7 +115,7 @@ contract RefereeCommittee is IRefereeCommittee {
         Member storage m = _members[plusOne - 1];
         uint256 releaseAt = uint256(m.leftAt) + leaveDelay;
         if (block.timestamp < releaseAt) revert RefereeCommitteeStillBonded(msg.sender, releaseAt);
-        uint256 weight = m.slashed ? 0 : m.weight;
+        uint256 weight = m.weight; // zero after a slash, which already unlocked it
         delete _indexPlusOne[msg.sender];
         _free.push(plusOne - 1);
         emit MemberExited(msg.sender, plusOne - 1, weight);
@@ -146,6 +146,7 @@ contract RefereeCommittee is IRefereeCommittee {
         if (m.left == 0) _leave(plusOne - 1);
         uint256 weight = m.weight;
         m.slashed = true;
+        m.weight = 0; // its signatures count for nothing from now on, in every snapshot
         uint256 slashable = registry.slashableOf(referee);
         uint256 amount = weight < slashable ? weight : slashable;
         uint256 reward = amount * EQUIVOCATION_REWARD_BPS / 10_000;
@@ -240,8 +241,7 @@ contract RefereeCommittee is IRefereeCommittee {
                 Member storage m = _members[i];
                 if (!_inSnapshot(m, snapshot)) revert RefereeCommitteeUnknownSigner(i);
                 apk1 = apk1.add(m.pk1);
-                // A proven equivocator's signature counts for nothing.
-                if (!m.slashed) weight += m.weight;
+                weight += m.weight; // zero for a proven equivocator
             }
             signers >>= 1;
         }

@@ -22,6 +22,8 @@ contract Registry is AccessControl, IRegistry {
 
     struct Account {
         uint8 roles;
+        // Packed with roles: locking and unlocking rewrite a slot that is already non-zero.
+        uint248 locked;
         uint256 stake;
     }
 
@@ -35,7 +37,6 @@ contract Registry is AccessControl, IRegistry {
 
     mapping(address account => Account) private _accounts;
     mapping(address account => Unbond[]) private _unbonds;
-    mapping(address account => uint256) private _locked;
 
     constructor(address admin, IMeritToken token_, uint256 minStake_, uint64 unbondingDelay_, uint256 maxPendingUnbonds_) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -50,7 +51,7 @@ contract Registry is AccessControl, IRegistry {
         if (_accounts[msg.sender].roles != 0) revert RegistryAlreadyRegistered(msg.sender);
         _checkRoles(roles);
         if (stake < minStake || stake == 0) revert RegistryStakeTooLow(msg.sender, stake, minStake);
-        _accounts[msg.sender] = Account({roles: roles, stake: stake});
+        _accounts[msg.sender] = Account({roles: roles, locked: 0, stake: stake});
         emit Registered(msg.sender, roles, stake);
         token.safeTransferFrom(msg.sender, address(this), stake);
     }
@@ -94,7 +95,7 @@ contract Registry is AccessControl, IRegistry {
     /// @inheritdoc IRegistry
     function withdrawUnbonded() external returns (uint256 amount) {
         Unbond[] storage pending = _unbonds[msg.sender];
-        uint256 locked = _locked[msg.sender];
+        uint256 locked = _accounts[msg.sender].locked;
         // What stays slashable must cover the locked amount.
         uint256 slashable = slashableOf(msg.sender);
         bool blocked;
@@ -122,22 +123,24 @@ contract Registry is AccessControl, IRegistry {
 
     /// @inheritdoc IRegistry
     function lock(address account, uint256 amount) external onlyRole(LOCKER_ROLE) {
-        uint256 locked = _locked[account] + amount;
-        _locked[account] = locked;
+        Account storage acct = _accounts[account];
+        uint256 locked = acct.locked + amount;
+        acct.locked = SafeCast.toUint248(locked);
         emit LockChanged(account, msg.sender, locked);
     }
 
     /// @inheritdoc IRegistry
     function unlock(address account, uint256 amount) external onlyRole(LOCKER_ROLE) {
-        uint256 locked = _locked[account];
+        Account storage acct = _accounts[account];
+        uint256 locked = acct.locked;
         locked = amount < locked ? locked - amount : 0;
-        _locked[account] = locked;
+        acct.locked = uint248(locked);
         emit LockChanged(account, msg.sender, locked);
     }
 
     /// @inheritdoc IRegistry
     function lockedOf(address account) external view returns (uint256) {
-        return _locked[account];
+        return _accounts[account].locked;
     }
 
     /// @inheritdoc IRegistry

@@ -23,13 +23,14 @@ import {BN254} from "../libraries/BN254.sol";
 /// slashed, half to the prover, and it leaves the committee.
 interface IRefereeCommittee {
     /// @notice One committee slot.
+    /// @dev weight, joined and left share one slot: what a verdict check reads per signer.
     struct Member {
-        address account;
+        uint128 weight; // zero once slashed for equivocation
         uint64 joined; // the version its join created
-        bool slashed;
-        uint128 weight;
         uint64 left; // the version its leave created (0 while a member)
+        address account;
         uint64 leftAt; // timestamp of leaving
+        bool slashed;
         BN254.G1Point pk1;
         BN254.G2Point pk2;
     }

@@ -83,12 +83,12 @@ class CommitteeMember:
     """One committee slot (IRefereeCommittee.Member)."""
 
     index: int
-    account: str
+    weight: int  # zero once slashed for equivocation
     joined: int
-    slashed: bool
-    weight: int
     left: int
+    account: str
     left_at: int
+    slashed: bool
     pk1: G1Point
     pk2: G2Point
 
@@ -204,8 +204,8 @@ class RefereeCommittee(_Client):
         return weight > 0 and weight * den > total * num
 
     def member(self, index: int) -> CommitteeMember:
-        account, joined, slashed, weight, left, left_at, pk1, pk2 = self._call("memberInfo", index)
-        return CommitteeMember(index, str(account), int(joined), bool(slashed), int(weight), int(left), int(left_at),
+        weight, joined, left, account, left_at, slashed, pk1, pk2 = self._call("memberInfo", index)
+        return CommitteeMember(index, int(weight), int(joined), int(left), str(account), int(left_at), bool(slashed),
                                (int(pk1[0]), int(pk1[1])), (tuple(pk2[0]), tuple(pk2[1])))  # type: ignore[arg-type]  # fmt: skip
 
     def member_g2(self, index: int) -> G2Point:

@@ -128,8 +128,9 @@ contract ProtocolHandler {
     function stake(uint256 actorSeed, uint256 amount, uint8 roles) external {
         address a = _actor(actorSeed);
         amount = 1 + amount % (50 * TOKEN);
-        vm.prank(a);
-        if (registry.rolesOf(a) == 0) {
+        bool registered = registry.rolesOf(a) != 0;
+        vm.prank(a); // the next call only: nothing may be called in between
+        if (!registered) {
             roles = uint8(1 + roles % 15);
             try registry.register(roles, amount) {
                 ++calls["register"];
