@@ -19,7 +19,9 @@ def test_cheaters_earn_less_than_honest_trainers_and_scores_reproduce(tmp_path: 
     for behaviour, node in cheaters.items():
         node.behaviour = behaviour
     cheaters["copycat"].copy_from = honest[0]
-    verifier = Verifier(h.net, h.store, acc[9], h.task_id, on_event=h.events.append)
+    # Scores only: re-executed submissions would be disputed (a copycat, a lazy or boosted delta),
+    # and with no referee here those disputes could only stall the rounds until cancelled.
+    verifier = Verifier(h.net, h.store, acc[9], h.task_id, fraction=0.0, on_event=h.events.append)
     verifier.ensure_registered()
     aggregator = h.aggregator()
     before = {a: h.net.token.balance_of(a) for a in acc[2:9]}
