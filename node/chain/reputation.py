@@ -6,11 +6,11 @@ import logging
 
 from node.chain.deploy import Network
 from node.chain.logs import logs_of
-from node.chain.transactor import Sender
+from node.chain.transactor import Sender, address_of
 from node.errors import ConfigError
 from verifier.reputation.epoch import EdgeRecord, EpochResult, compute_epoch
 
-__all__ = ["edge_records", "post_epoch", "recompute_epoch"]
+__all__ = ["edge_records", "open_epoch", "post_epoch", "recompute_epoch"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,31 @@ def edge_records(net: Network, to_block: int | str = "latest") -> list[EdgeRecor
     return [r for _, _, r in sorted(records, key=lambda t: (t[0], t[1]))]
 
 
+def open_epoch(net: Network) -> int | None:
+    """The started epoch still waiting for its root (not posted, post window not passed), if any."""
+    latest = net.reputation.latest_epoch()
+    if latest == 0:
+        return None
+    info = net.reputation.get_epoch(latest)
+    now = int(net.w3.eth.get_block("latest")["timestamp"])
+    return None if info.posted or info.expired(now) else latest
+
+
 def post_epoch(net: Network, poster: Sender, ego: str, *, walks: int = 10_000) -> tuple[int, EpochResult]:
-    """Start an epoch, compute MeritRank with its on-chain seed and snapshot, post the root."""
-    epoch, _ = net.reputation.start_epoch(poster)
+    """Post the next reputation epoch: finish the open one if someone started it (a failed
+    earlier try, or anyone else), else start one; compute MeritRank with the epoch's on-chain
+    seed and snapshot and post the root. Checks ``poster`` holds POSTER_ROLE before anything."""
+    who = address_of(poster)
+    if not net.reputation.is_poster(who):
+        raise ConfigError(
+            f"{who} does not hold the reputation oracle's POSTER_ROLE",
+            hint="`meritnet deploy` grants it to the deployer (or to `--poster ADDRESS`); post as that account with --account, or have the admin grant it",
+        )
+    epoch = open_epoch(net)
+    if epoch is None:
+        epoch, _ = net.reputation.start_epoch(poster)
+    else:
+        logger.info("finishing reputation epoch %s, started earlier and not posted yet", epoch)
     info = net.reputation.get_epoch(epoch)
     result = compute_epoch(edge_records(net, info.snapshot_block), ego=ego, seed=info.seed, snapshot_block=info.snapshot_block, walks=walks)
     net.reputation.post_epoch(poster, epoch, result.ego, result.root)
@@ -43,7 +65,10 @@ def recompute_epoch(net: Network, epoch: int, *, walks: int = 10_000) -> EpochRe
         raise ConfigError(f"reputation epoch {epoch} does not exist", hint=f"epochs so far: 1..{latest}" if latest else "no epoch started yet")
     info = net.reputation.get_epoch(epoch)
     if not info.posted:
-        raise ConfigError(f"reputation epoch {epoch} is started but not posted yet")
+        now = int(net.w3.eth.get_block("latest")["timestamp"])
+        if info.expired(now):
+            raise ConfigError(f"reputation epoch {epoch} expired without a root", hint=f"use a later epoch (latest: {latest})")
+        raise ConfigError(f"reputation epoch {epoch} is started but not posted yet", hint="post it with `meritnet post-epoch --ego OWNER` (POSTER_ROLE)")
     result = compute_epoch(edge_records(net, info.snapshot_block), ego=info.ego, seed=info.seed, snapshot_block=info.snapshot_block, walks=walks)
     if result.root != info.root:
         raise ConfigError(

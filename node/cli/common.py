@@ -19,7 +19,10 @@ from node.chain.transactor import Sender
 from node.config import Settings, load_settings
 from node.errors import ConfigError, DeploymentError
 
-__all__ = ["RpcOption", "DeploymentsOption", "JsonOption", "ConfigOption", "settings", "open_chain", "open_network", "default_sender", "emit", "console", "err_console"]
+__all__ = [
+    "RpcOption", "DeploymentsOption", "JsonOption", "ConfigOption", "AccountOption", "settings", "open_chain", "open_network",
+    "default_sender", "sender_for", "emit", "console", "err_console",
+]  # fmt: skip
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,6 +31,7 @@ RpcOption = Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URI: eth-
 DeploymentsOption = Annotated[Path | None, typer.Option("--deployments", help="Folder of deployment records <chain-id>.json. Env: MERITNET_DEPLOYMENTS.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file (default ./meritnet.toml). Env: MERITNET_CONFIG.")]
+AccountOption = Annotated[str | None, typer.Option("--account", help="Act as this unlocked account of the node (devnets); else the configured key.")]
 
 
 def settings(config: Path | None = None, **overrides: Any) -> Settings:
@@ -57,6 +61,27 @@ def default_sender(w3: Web3, s: Settings) -> Sender:
     if not accounts:
         raise ConfigError("the node holds no unlocked account", hint="set MERITNET_PRIVATE_KEY or private_key_file")
     return str(accounts[0])
+
+
+def sender_for(s: Settings, w3: Web3, account: str | None) -> Sender:
+    """``--account`` (an account the node must hold unlocked), else :func:`default_sender`."""
+    if account is None:
+        return default_sender(w3, s)
+    if not w3.is_address(account):
+        raise ConfigError(f"--account {account!r} is not an Ethereum address", hint="expected 0x followed by 40 hex digits")
+    address = str(w3.to_checksum_address(account))
+    if is_in_process(w3):
+        return address
+    try:
+        unlocked = {str(a).lower() for a in w3.eth.accounts}
+    except Exception:  # a node without eth_accounts holds no keys for us
+        unlocked = set()
+    if address.lower() not in unlocked:
+        raise ConfigError(
+            f"the node at {s.rpc} cannot sign for {address}: it is not one of its unlocked accounts",
+            hint="pick an address from `meritnet query accounts`, or drop --account and set MERITNET_PRIVATE_KEY / private_key_file",
+        )
+    return address
 
 
 def emit(data: Any, as_json: bool, table: Table | None = None) -> None:

@@ -9,7 +9,7 @@ from rich.table import Table
 from web3 import Web3
 
 from node.chain.reputation import edge_records, post_epoch, recompute_epoch
-from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, default_sender, emit, open_network, settings
+from node.cli.common import AccountOption, ConfigOption, DeploymentsOption, JsonOption, RpcOption, emit, open_network, sender_for, settings
 from node.errors import ConfigError
 from verifier.reputation.epoch import compute_epoch
 
@@ -66,10 +66,12 @@ def reputation(
 def post_epoch_command(
     ego: Annotated[str, typer.Option("--ego", help="The ego of the epoch (a task owner).")],
     walks: WalksOption = 10_000,
+    account: AccountOption = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip
-    """Start a reputation epoch, compute MeritRank with its on-chain seed, and post the root (needs POSTER_ROLE)."""
+    """Post a reputation epoch: finish the open one (started earlier and not posted) or start one,
+    compute MeritRank with its on-chain seed, and post the root (needs POSTER_ROLE: the deployer's)."""
     s = settings(config, rpc=rpc, deployments=deployments)
     net = open_network(s)
-    number, result = post_epoch(net, default_sender(net.w3, s), _address(ego), walks=walks)
+    number, result = post_epoch(net, sender_for(s, net.w3, account), _address(ego), walks=walks)
     emit({"epoch": number, "ego": result.ego, "root": "0x" + result.root.hex(), "scores": len(result.fixed)}, json_)

@@ -24,6 +24,7 @@ from node.chain.deploy import Network
 from node.chain.disputes import Dispute, Stage
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
+from node.roles.waits import Waits
 from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_table, try_advance
 from node.roles.dispute import PartyAgent
 from node.roles.journal import Journal
@@ -64,6 +65,7 @@ class Trainer:
         fault: tuple[int, int] | None = None,
         behaviour: str = "honest",
         copy_from: Trainer | None = None,
+        mine_empty: bool = False,
     ) -> None:
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
@@ -74,6 +76,8 @@ class Trainer:
         self.journal = Journal(journal_dir / f"task{task_id}-{self.address}.json")
         self.checkpoint_dir = journal_dir / "checkpoints"
         self._emit = on_event or (lambda _e: None)
+        self.mine_empty = mine_empty
+        self.waits = Waits(self.emit)
         # A cheating trainer for tests and the adversarial demo: computes operator j of step t wrongly.
         self.fault = fault
         # Adversaries for tests and the demo: lazy (a zero delta), label-flip (trains on wrong
@@ -232,7 +236,7 @@ class Trainer:
                 self._reveal(current, entry)
         elif sub.revealed and not entry.get("revealed") and entry:
             self.journal.update(current, committed=True, revealed=True)
-        try_advance(self.net, self.sender, self.task_id)
+        try_advance(self.net, self.sender, self.task_id, waits=self.waits, mine_empty=self.mine_empty)
         complete = self.net.tasks.is_complete(self.task_id)
         if complete:
             self._settle(current)
