@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from web3 import Web3
 
@@ -17,13 +16,13 @@ from node.chain.deploy import Network
 from node.chain.provider import is_in_process
 from node.chain.transactor import Sender, address_of
 from node.errors import ConfigError
+from node.units import TOKEN, format_merit, parse_merit
 
 __all__ = ["DEVNET_CHAIN_IDS", "DEFAULT_FUND", "is_devnet", "fund_accounts", "faucet", "parse_merit", "format_merit"]
 
 logger = logging.getLogger(__name__)
 
 DEVNET_CHAIN_IDS = frozenset({31337, 1337})
-TOKEN = 10**18
 DEFAULT_FUND = 1000 * TOKEN
 
 
@@ -35,27 +34,6 @@ def is_devnet(w3: Web3) -> bool:
         return int(w3.eth.chain_id) in DEVNET_CHAIN_IDS and bool(w3.eth.accounts)
     except Exception:  # a node without eth_accounts is not a devnet
         return False
-
-
-def parse_merit(text: str) -> int:
-    """``"1000"`` or ``"0.5"`` MERIT in token units (1e-18 MERIT)."""
-    try:
-        value = Decimal(text) * TOKEN
-    except InvalidOperation:
-        raise ConfigError(f"{text!r} is not an amount of MERIT", hint="write a number such as 1000 or 0.5") from None
-    if value < 0 or value != value.to_integral_value():
-        raise ConfigError(f"{text!r} is not an amount of MERIT", hint="a non-negative number with at most 18 decimals")
-    return int(value)
-
-
-def format_merit(units: int) -> str:
-    """Token units as MERIT with decimals: ``1500000000000000000`` -> ``"1.5 MERIT"``."""
-    sign = "-" if units < 0 else ""
-    whole, frac = divmod(abs(int(units)), TOKEN)
-    text = f"{whole:,}"
-    if frac:
-        text += "." + f"{frac:018d}".rstrip("0")
-    return f"{sign}{text} MERIT"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from node.chain.provider import connect, is_in_process
 from node.chain.transactor import Sender
 from node.config import Settings, load_settings
 from node.errors import ConfigError, DeploymentError
+from node.units import AMOUNT_FIELDS, format_merit
 
 __all__ = [
     "RpcOption", "DeploymentsOption", "JsonOption", "ConfigOption", "AccountOption", "settings", "open_chain", "open_network",
@@ -94,20 +95,24 @@ def emit(data: Any, as_json: bool, table: Table | None = None) -> None:
     console.print(table)
 
 
-def kv_table(data: dict[str, Any], title: str | None = None) -> Table:
+def kv_table(data: dict[str, Any] | list[Any], title: str | None = None) -> Table:
+    """A two-column table (field, value); amounts in MERIT; long values wrap instead of being cut."""
     table = Table(title=title, show_header=False)
-    table.add_column("field", style="bold")
+    table.add_column("field", style="bold", overflow="fold")
     table.add_column("value", overflow="fold")
-    for key, value in data.items():
-        table.add_row(key, _show(value))
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in items:
+        table.add_row(str(key), _show(value, str(key)))
     return table
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, key: str = "") -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_show(v, str(k))}" for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(_show(v) for v in value) if value else "-"
+        return ", ".join(_show(v, key) for v in value) if value else "-"
+    if type(value) is int and key in AMOUNT_FIELDS:
+        return format_merit(value)
     return str(value)
 
 

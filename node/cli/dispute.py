@@ -41,7 +41,7 @@ def list_(rpc: RpcOption = None, deployments: DeploymentsOption = None, config: 
         rows.append({k: d[k] for k in ("dispute_id", "task_id", "round", "defender", "challenger", "stage", "winner", "moves", "located")})
     table = Table(title="disputes")
     for col in ("id", "task", "round", "defender", "challenger", "stage", "winner", "moves"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(*(str(r[k]) for k in ("dispute_id", "task_id", "round")), r["defender"][:10], r["challenger"][:10], r["stage"], r["winner"], str(r["moves"]))
     emit(rows, json_, table)

@@ -54,7 +54,7 @@ def reputation(
         entries.append(entry)
     data = {"ego": result.ego, "source": source, "root": "0x" + result.root.hex(), "scores": entries}
     table = Table(title=f"reputation from {result.ego} — {source}")
-    table.add_column("address")
+    table.add_column("address", overflow="fold")
     table.add_column("score", justify="right")
     if epoch is not None:
         table.add_column("proof on chain")

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, emit, open_network, settings
 from node.errors import ConfigError
+from node.units import format_merit
 from node.paths import state_dir
 from node.roles.common import scores_table_json
 from node.storage import open_store
@@ -39,7 +40,13 @@ def rewards(
                 rows.append({"round": r, **{k: entry.get(k) for k in COLUMNS if k != "round"}})
     out = Table(title=f"task {task_id} rewards")
     for col in COLUMNS:
-        out.add_column(col)
+        out.add_column("MERIT" if col == "amount" else col, overflow="fold", justify="right" if col in ("score", "amount") else "left")
     for row in rows:
-        out.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in (row[c] for c in COLUMNS)))
+        out.add_row(*(_cell(c, row[c]) for c in COLUMNS))
     emit(rows, json_, out)
+
+
+def _cell(column: str, value: Any) -> str:
+    if column == "amount" and isinstance(value, int):
+        return format_merit(value).removesuffix(" MERIT")
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
