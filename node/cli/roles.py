@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from node.chain.faucet import is_devnet
+from node.units import AMOUNT_FIELDS, format_merit
 from node.chain.transactor import Sender
 from node.cli.common import (
     ConfigOption,
@@ -82,12 +83,18 @@ def _mine_empty(net: Any, wanted: bool) -> bool:
     return wanted
 
 
+def _value(key: str, value: Any) -> Any:
+    if key == "message":
+        return f"{value}"
+    return format_merit(value) if type(value) is int and key in AMOUNT_FIELDS else value
+
+
 def _printer(as_json: bool) -> Any:
     def show(event: dict[str, Any]) -> None:
         if as_json:
             print(json.dumps(event), flush=True)
         else:
-            details = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("role", "address", "task", "event"))
+            details = " ".join(f"{k}={_value(k, v)}" for k, v in event.items() if k not in ("role", "address", "task", "event"))
             console.log(f"{event['role']} {event['address'][:10]} {event['event']} {details}", highlight=False)
 
     return show

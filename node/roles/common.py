@@ -40,6 +40,7 @@ __all__ = ["TaskData", "ensure_role", "retry", "run_daemon", "try_advance", "con
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRYABLE = (StorageUnavailable, ConnectionFailed, ContentNotFound)
+_STALLED_AFTER = 5.0  # seconds without a new block past a deadline before a node calls the chain stalled
 _BENIGN_ADVANCE = {"TaskManagerDeadlineNotReached", "TaskManagerTaskComplete", "TaskManagerDisputeOpen"}
 
 
@@ -142,7 +143,8 @@ def try_advance(net: Network, sender: Sender, task_id: int, *, waits: Waits | No
     except TransactionFailed:
         return False  # another participant's advance was mined first
     except ContractRevert as exc:
-        if exc.name == "TaskManagerDeadlineNotReached" and waits is not None:
+        if exc.name == "TaskManagerDeadlineNotReached" and waits is not None and time.time() - chain_time > _STALLED_AFTER:
+            # the wall clock passed the deadline and no block came for a while: a node that mines on demand
             waits.waiting((task.current_round, phase, "stalled"), deadline_wait(phase, chain_time, rnd.deadline, stalled=True))
         if exc.name in _BENIGN_ADVANCE or exc.name == "TaskManagerWrongPhase":
             return False
