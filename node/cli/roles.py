@@ -20,6 +20,7 @@ from node.cli.common import (
     RpcOption,
     console,
     default_sender,
+    err_console,
     emit,
     open_network,
     sender_for,
@@ -113,7 +114,7 @@ def create(
     rounds: Annotated[int, typer.Option(help="Number of rounds.")] = 3,
     reward: Annotated[int, typer.Option(help="Reward per round in whole MERIT.")] = 100,
     shards: Annotated[int, typer.Option(help="Data shards.")] = 4,
-    phase_seconds: Annotated[int, typer.Option(help="Duration of each phase.")] = 600,
+    phase_seconds: Annotated[int, typer.Option(help="Duration of each phase in seconds (a round has four; on a devnet try 30).")] = 600,
     store: StoreOption = None, account: AccountOption = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip
@@ -123,6 +124,8 @@ def create(
     dataset = load_digits() if data == "digits" else load_npz(Path(data))
     cfg = TrainConfig(model=model, steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer, backend=backend)
     setup = TaskSetup(aggregator=aggregator, reward_per_round=reward * 10**18, rounds=rounds, shards=shards, phase_seconds=phase_seconds, name=data)
+    if phase_seconds >= 600 and is_devnet(net.w3):
+        err_console.print(f"note: phases of {phase_seconds} s make a round take {4 * phase_seconds // 60} minutes; on a devnet try --phase-seconds 30", highlight=False)
     task_id = publish_task(net, _store(s, store), _sender(s, net.w3, account), dataset, cfg, setup)
     emit({"task": task_id, "config": json.loads(cfg.to_bytes())}, json_)
 

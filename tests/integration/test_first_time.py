@@ -94,7 +94,7 @@ def test_errors_a_new_user_meets_say_the_fix(tmp_path: Path, anvil_url: str) -> 
     assert unknown.returncode == 1 and "task 9 does not exist" in unknown.stderr and "meritnet task create" in unknown.stderr
     # a scores table that is not in the embedded store
     for a in (owner, agg, t1, t2):
-        net.token.mint(owner, a, 100 * TOKEN)
+        net.token.mint(owner, a, 1000 * TOKEN)
     register(net, agg, Role.AGGREGATOR)
     register(net, t1)
     register(net, t2)
@@ -107,3 +107,29 @@ def test_errors_a_new_user_meets_say_the_fix(tmp_path: Path, anvil_url: str) -> 
     posted = meritnet("post-epoch", "--ego", owner, "--walks", "200", "--rpc", anvil_url, "--json", env=env)
     assert posted.returncode == 0, posted.stderr
     assert json.loads(posted.stdout)["epoch"] == 1
+
+
+@pytest.mark.devnet
+def test_on_a_node_that_mines_on_demand_a_node_can_mine_an_empty_block(anvil_url: str, artifacts: dict) -> None:  # type: ignore[type-arg]
+    import time
+
+    from node.chain.contracts import Phase
+    from node.chain.deploy import DeployParams, deploy
+
+    w3 = connect(anvil_url)  # the test anvil has no block time: it mines only on transactions
+    owner, agg = w3.eth.accounts[0], w3.eth.accounts[1]
+    net = deploy(w3, owner, DeployParams(min_stake=TOKEN), artifacts=artifacts)
+    net.token.mint(owner, owner, 1000 * TOKEN)
+    net.token.mint(owner, agg, 100 * TOKEN)
+    register(net, agg, Role.AGGREGATOR, 2 * TOKEN)
+    task_id = create_task(net, owner, agg, commit_duration=2, min_stake=TOKEN)
+    deadline = net.tasks.get_round(task_id, 1).deadline
+    while time.time() <= deadline + 6:  # wall clock well past the deadline; no block comes meanwhile
+        time.sleep(0.5)
+    events: list[str] = []
+    waits = Waits(lambda _event, **fields: events.append(str(fields["message"])))
+    assert try_advance(net, owner, task_id, waits=waits) is False
+    assert net.tasks.get_round(task_id, 1).phase == Phase.COMMIT
+    assert events and "--mine-empty-blocks" in events[-1] and f"deadline {deadline}" in events[-1]
+    assert try_advance(net, owner, task_id, waits=waits, mine_empty=True) is True
+    assert net.tasks.get_round(task_id, 1).phase == Phase.REVEAL

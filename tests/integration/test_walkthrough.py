@@ -38,6 +38,14 @@ def walkthrough_block(readme: str) -> str:
     return match.group(1)
 
 
+def readme_script(readme: str) -> str:
+    """The python block of "From a script"."""
+    section = readme[readme.index("#### From a script") :]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
 def test_walkthrough_block_is_found_and_uses_every_role() -> None:
     block = walkthrough_block((ROOT / "README.md").read_text())
     for command in ("devnet start", "deploy", "task create", "aggregator run", "trainer run", "verifier run", "referee keygen",
@@ -71,6 +79,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert "epoch" in run.stdout and "True" in run.stdout  # post-epoch, then every score proven on chain
     # the devnet comes back from its saved state: check what the walk-through left on chain
     url = devnet.start(home, port).url
+    ipfs_daemon.start_ipfs(home, ipfs_port)
     try:
         w3 = connect(url)
         net = load_deployment(w3, tmp_path / "deployments")
@@ -87,7 +96,17 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         for account in (t1, t2):
             assert result.scores[account] > 0
             assert net.reputation.verify_score(1, account, result.fixed[account], result.proof(account))
+        # the README's script, with the walk-through's settings
+        script_env = env | {"MERITNET_RPC": url, "MERITNET_STORE": f"/ip4/127.0.0.1/tcp/{ipfs_port}"}
+        readme = (ROOT / "README.md").read_text()
+        printed = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", readme_script(readme), t1, "1"], cwd=tmp_path, env=script_env,
+                                 capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert printed.returncode == 0, printed.stderr
+        assert re.search(r"round 1: [0-9.,]+ MERIT, claimed: True", printed.stdout), printed.stdout
+        assert f"reputation: {result.scores[t1]}" in printed.stdout and "MERIT held:" in printed.stdout
+        assert printed.stderr == ""
     finally:
         devnet.stop(home)
+        ipfs_daemon.stop_ipfs(home)
     script = json.loads(run.stdout[run.stdout.index('{\n  "address"') :].split("\n}\n", 1)[0] + "\n}")
     assert script["rounds"] and script["rounds"][0]["claimed"] is True
