@@ -27,7 +27,7 @@ from node.chain.transactor import Sender
 from node.config import load_settings
 from node.storage import ContentStore, open_store
 
-__all__ = ["MeritnetClient", "connect_network", "DEFAULT_RPC"]
+__all__ = ["DEFAULT_RPC", "MeritnetClient", "connect_network"]
 
 DEFAULT_RPC = "http://127.0.0.1:8545"
 
@@ -81,7 +81,9 @@ class MeritnetClient:
         current = self.tasks.get_task(task).current_round
         rounds: list[dict[str, Any]] = []
         for r in range(1, current + 1):
-            rounds.extend(rewards_info(self.net, address, task, [r], scores_table(self.net, self.store, task, r))["rounds"])
+            rounds.extend(
+                rewards_info(self.net, address, task, [r], scores_table(self.net, self.store, task, r))["rounds"]
+            )
         return rounds
 
     def reputation_scores(self, epoch: int | None = None, *, walks: int = 10_000) -> dict[str, float]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from node.errors import DevnetError
 
-__all__ = ["ServiceInfo", "free_port", "port_free", "alive", "start_service", "stop_service", "read_service"]
+__all__ = ["ServiceInfo", "alive", "free_port", "port_free", "read_service", "start_service", "stop_service"]
 
 
 @dataclass(frozen=True)

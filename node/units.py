@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from node.errors import ConfigError
 
-__all__ = ["TOKEN", "AMOUNT_FIELDS", "parse_merit", "format_merit"]
+__all__ = ["AMOUNT_FIELDS", "TOKEN", "format_merit", "parse_merit"]
 
 TOKEN = 10**18
 

@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from node.client import connect_network
 from node.chain.reputation import edge_records, recompute_epoch
+from node.client import connect_network
 from node.errors import MeritnetError
 from verifier.reputation.epoch import compute_epoch
 

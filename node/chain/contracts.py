@@ -7,9 +7,10 @@ Each class wraps one deployed contract; reads return frozen dataclasses, writes 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum, IntFlag
-from typing import Any, Sequence
+from typing import Any
 
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -18,20 +19,20 @@ from web3.types import TxReceipt
 from node.chain.transactor import Sender, Transactor
 
 __all__ = [
-    "Phase",
-    "Role",
-    "TaskConfig",
-    "Task",
-    "Round",
-    "Submission",
-    "RoundRewards",
-    "Unbond",
-    "MeritToken",
-    "Registry",
-    "TaskManager",
-    "RewardVault",
     "Epoch",
+    "MeritToken",
+    "Phase",
+    "Registry",
     "ReputationOracle",
+    "RewardVault",
+    "Role",
+    "Round",
+    "RoundRewards",
+    "Submission",
+    "Task",
+    "TaskConfig",
+    "TaskManager",
+    "Unbond",
 ]
 
 

@@ -25,7 +25,7 @@ from node.chain.reverts import RevertDecoder
 from node.chain.transactor import Sender, Transactor, address_of
 from node.errors import DeploymentError
 
-__all__ = ["CORE_CONTRACTS", "DeployParams", "ContractRecord", "Deployment", "Network", "deploy", "ensure_deployed", "load_deployment", "record_deployment"]
+__all__ = ["CORE_CONTRACTS", "ContractRecord", "DeployParams", "Deployment", "Network", "deploy", "ensure_deployed", "load_deployment", "record_deployment"]
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from node.errors import DevnetError
 from node.paths import project_root, state_dir
 from node.services import read_service, start_service, stop_service
 
-__all__ = ["DevnetStatus", "anvil_binary", "start", "stop", "status", "DEFAULT_PORT", "devnet_dir"]
+__all__ = ["DEFAULT_PORT", "DevnetStatus", "anvil_binary", "devnet_dir", "start", "status", "stop"]
 
 logger = logging.getLogger(__name__)
 

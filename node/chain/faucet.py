@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from node.chain.deploy import Network
 from node.chain.provider import is_in_process
@@ -18,7 +19,7 @@ from node.chain.transactor import Sender, address_of
 from node.errors import ConfigError
 from node.units import TOKEN, format_merit, parse_merit
 
-__all__ = ["DEVNET_CHAIN_IDS", "DEFAULT_FUND", "is_devnet", "fund_accounts", "faucet", "parse_merit", "format_merit"]
+__all__ = ["DEFAULT_FUND", "DEVNET_CHAIN_IDS", "faucet", "format_merit", "fund_accounts", "is_devnet", "parse_merit"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def is_devnet(w3: Web3) -> bool:
         return True
     try:
         return int(w3.eth.chain_id) in DEVNET_CHAIN_IDS and bool(w3.eth.accounts)
-    except Exception:  # a node without eth_accounts is not a devnet
+    except (Web3Exception, OSError, ValueError):  # a node without eth_accounts is not a devnet
         return False
 
 
@@ -65,7 +66,10 @@ def faucet(net: Network, minter: Sender, to: str, amount: int = DEFAULT_FUND) ->
         raise ConfigError(f"{to!r} is not an Ethereum address", hint="expected 0x followed by 40 hex digits")
     who = address_of(minter)
     if not net.token.is_minter(who):
-        raise ConfigError(f"{who} does not hold MeritToken's MINTER_ROLE", hint="run the faucet as the deployer (--account DEPLOYER or its key)")
+        raise ConfigError(
+            f"{who} does not hold MeritToken's MINTER_ROLE",
+            hint="run the faucet as the deployer (--account DEPLOYER or its key)",
+        )
     target = Web3.to_checksum_address(to)
     net.token.mint(minter, target, amount)
     return net.token.balance_of(target)

@@ -13,7 +13,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-__all__ = ["ROLE_NAMES", "role_name", "revert_hint", "rpc_hint"]
+__all__ = ["ROLE_NAMES", "revert_hint", "role_name", "rpc_hint"]
 
 TOKEN = 10**18
 
@@ -35,7 +35,7 @@ def _merit(units: Any) -> str:
 
 
 def role_name(role: bytes | str) -> str:
-    raw = bytes.fromhex(role[2:] if role.startswith("0x") else role) if isinstance(role, str) else bytes(role)
+    raw = bytes.fromhex(role.removeprefix("0x")) if isinstance(role, str) else bytes(role)
     return ROLE_NAMES.get(raw, "0x" + raw.hex())
 
 
@@ -50,12 +50,22 @@ _REVERTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f"`meritnet faucet {a.get('sender')}` (or deploy with --fund); elsewhere get MERIT from a holder"
     ),
     "AccessControlUnauthorizedAccount": _unauthorized,
-    "TaskManagerUnknownTask": lambda a: f"task {a.get('taskId')} does not exist on this deployment: list tasks with `meritnet query task ID`, or create one with `meritnet task create`",
-    "TaskManagerNotEligible": lambda a: f"{a.get('account')} is not registered with the role and stake the task needs: the role's `run` command registers it (it needs MERIT: `meritnet faucet` on a devnet)",
-    "TaskManagerNotAggregator": lambda a: f"{a.get('caller')} is not the task's aggregator ({a.get('aggregator')}): run the aggregator with --account {a.get('aggregator')}",
+    "TaskManagerUnknownTask": lambda a: (
+        f"task {a.get('taskId')} does not exist on this deployment: list tasks with `meritnet query task ID`, or create one with `meritnet task create`"
+    ),
+    "TaskManagerNotEligible": lambda a: (
+        f"{a.get('account')} is not registered with the role and stake the task needs: the role's `run` command registers it (it needs MERIT: `meritnet faucet` on a devnet)"
+    ),
+    "TaskManagerNotAggregator": lambda a: (
+        f"{a.get('caller')} is not the task's aggregator ({a.get('aggregator')}): run the aggregator with --account {a.get('aggregator')}"
+    ),
     "RegistryStakeTooLow": lambda a: f"stake at least {_merit(a.get('minimum', 0))} (--stake, in token units)",
-    "ReputationOracleEpochOpen": lambda a: f"epoch {a.get('epoch')} is open until chain time {a.get('postDeadline')}: `meritnet post-epoch` finishes it",
-    "ReputationOracleEpochExpired": lambda a: f"epoch {a.get('epoch')} expired at chain time {a.get('postDeadline')}: run `meritnet post-epoch` again to start and post a new one",
+    "ReputationOracleEpochOpen": lambda a: (
+        f"epoch {a.get('epoch')} is open until chain time {a.get('postDeadline')}: `meritnet post-epoch` finishes it"
+    ),
+    "ReputationOracleEpochExpired": lambda a: (
+        f"epoch {a.get('epoch')} expired at chain time {a.get('postDeadline')}: run `meritnet post-epoch` again to start and post a new one"
+    ),
     "TaskManagerTaskComplete": lambda a: f"task {a.get('taskId')} has run all its rounds: create a new task",
 }
 

@@ -16,7 +16,6 @@ import logging
 from typing import Any, Union
 
 import requests
-
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 from web3.contract.contract import ContractFunction

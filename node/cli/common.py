@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from node.chain.deploy import Network, load_deployment
 from node.chain.provider import connect, is_in_process
@@ -21,8 +22,19 @@ from node.errors import ConfigError, DeploymentError
 from node.units import AMOUNT_FIELDS, format_merit
 
 __all__ = [
-    "RpcOption", "DeploymentsOption", "JsonOption", "ConfigOption", "AccountOption", "settings", "open_chain", "open_network",
-    "default_sender", "sender_for", "emit", "console", "err_console",
+    "AccountOption",
+    "ConfigOption",
+    "DeploymentsOption",
+    "JsonOption",
+    "RpcOption",
+    "console",
+    "default_sender",
+    "emit",
+    "err_console",
+    "open_chain",
+    "open_network",
+    "sender_for",
+    "settings",
 ]  # fmt: skip
 
 console = Console()
@@ -75,7 +87,7 @@ def sender_for(s: Settings, w3: Web3, account: str | None) -> Sender:
         return address
     try:
         unlocked = {str(a).lower() for a in w3.eth.accounts}
-    except Exception:  # a node without eth_accounts holds no keys for us
+    except (Web3Exception, OSError, ValueError):  # a node without eth_accounts holds no keys for us
         unlocked = set()
     if address.lower() not in unlocked:
         raise ConfigError(

@@ -7,11 +7,21 @@ from typing import Annotated
 import typer
 
 from node.chain.deploy import DeployParams, Network, ensure_deployed
-from node.chain.faucet import DEFAULT_FUND, fund_accounts, format_merit, is_devnet, parse_merit
+from node.chain.faucet import DEFAULT_FUND, format_merit, fund_accounts, is_devnet, parse_merit
 from node.chain.provider import is_in_process
 from node.chain.queries import deployment_info
 from node.chain.transactor import Sender
-from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, console, default_sender, emit, open_chain, settings
+from node.cli.common import (
+    ConfigOption,
+    DeploymentsOption,
+    JsonOption,
+    RpcOption,
+    console,
+    default_sender,
+    emit,
+    open_chain,
+    settings,
+)
 from node.errors import ConfigError
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -64,10 +64,10 @@ def show(
 @app.command()
 def simulate(
     steps: Annotated[int, typer.Option(min=1, help="K: training steps of the disputed run.")] = 8,
-    fault_step: Annotated[Optional[int], typer.Option(help="T: the step (0..K-1) where the liar computes wrongly; default K/2.")] = None,
-    fault_op: Annotated[Optional[int], typer.Option(help="J: the operator (0..M-1) of that step; default M/2.")] = None,
+    fault_step: Annotated[int | None, typer.Option(help="T: the step (0..K-1) where the liar computes wrongly; default K/2.")] = None,
+    fault_op: Annotated[int | None, typer.Option(help="J: the operator (0..M-1) of that step; default M/2.")] = None,
     liar: Annotated[str, typer.Option(help="defender, challenger or none.")] = "defender",
-    silent: Annotated[Optional[str], typer.Option(help="defender or challenger: stops answering (loses at its deadline).")] = None,
+    silent: Annotated[str | None, typer.Option(help="defender or challenger: stops answering (loses at its deadline).")] = None,
     adaptive: Annotated[bool, typer.Option("--adaptive", help="The liar answers from another trace wherever it can.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the model, shards and batches.")] = 0,
     json_: JsonOption = False,

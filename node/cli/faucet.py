@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from node.chain.faucet import DEFAULT_FUND, faucet, format_merit, parse_merit
-from node.cli.common import AccountOption, ConfigOption, DeploymentsOption, JsonOption, RpcOption, emit, open_network, sender_for, settings
+from node.cli.common import (
+    AccountOption,
+    ConfigOption,
+    DeploymentsOption,
+    JsonOption,
+    RpcOption,
+    emit,
+    open_network,
+    sender_for,
+    settings,
+)
 
 
 def faucet_command(
@@ -22,4 +32,13 @@ def faucet_command(
     units = parse_merit(amount)
     balance = faucet(net, sender_for(s, net.w3, account), address, units)
     who = net.w3.to_checksum_address(address)
-    emit({"address": who, "minted": units, "balance": balance, "minted_merit": format_merit(units), "balance_merit": format_merit(balance)}, json_)
+    emit(
+        {
+            "address": who,
+            "minted": units,
+            "balance": balance,
+            "minted_merit": format_merit(units),
+            "balance_merit": format_merit(balance),
+        },
+        json_,
+    )

@@ -6,16 +6,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from node.chain import queries
-from node.paths import state_dir
-from node.roles.common import scores_table
 from rich.table import Table
 
+from node.chain import queries
 from node.chain.faucet import format_merit
+from node.cli.common import (
+    ConfigOption,
+    DeploymentsOption,
+    JsonOption,
+    RpcOption,
+    emit,
+    open_chain,
+    open_network,
+    settings,
+)
 from node.errors import ContentNotFound, DeploymentError
+from node.paths import state_dir
+from node.roles.common import scores_table
 from node.storage import EmbeddedStore, open_store
-from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, emit, open_chain, open_network, settings
 
 app = typer.Typer(help="Read meritnet's on-chain state (table, or --json for scripts).", no_args_is_help=True)
 
@@ -91,7 +99,7 @@ def rewards(
     address: Annotated[str, typer.Argument(help="0x address of the trainer")],
     task_id: Annotated[int, typer.Option("--task", help="Task id")],
     round_number: Annotated[int | None, typer.Option("--round", help="One round (default: all)")] = None,
-    leaves: Annotated[Path | None, typer.Option("--leaves", help="A reward table (JSON) to use instead of the one in the content store")] = None,
+    leaves: Annotated[Path | None, typer.Option("--leaves", help="A reward table (JSON: a StandardMerkleTree dump, a scores table or a list of leaves) to use instead of the one in the content store")] = None,
     store: Annotated[str | None, typer.Option("--store", help="Content store holding the published scores tables (default: the configured one).")] = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, emit, open_network, settings
 from node.errors import ConfigError
-from node.units import format_merit
 from node.paths import state_dir
 from node.roles.common import scores_table_json
 from node.storage import open_store
+from node.units import format_merit
 
 COLUMNS = ("round", "account", "score", "kept", "reason", "copy_suspect", "similarity", "ema", "reputation", "amount")
 
 
 def rewards(
-    address: Annotated[Optional[str], typer.Argument(help="Only this trainer (0x address); default: everyone.")] = None,
+    address: Annotated[str | None, typer.Argument(help="Only this trainer (0x address); default: everyone.")] = None,
     task_id: Annotated[int, typer.Option("--task", help="Task id.")] = 1,
-    round_number: Annotated[Optional[int], typer.Option("--round", help="One round (default: every scored round).")] = None,
-    store: Annotated[Optional[str], typer.Option("--store", help="Content store holding the scores tables (default: the configured one).")] = None,
+    round_number: Annotated[int | None, typer.Option("--round", help="One round (default: every scored round).")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="Content store holding the scores tables (default: the configured one).")] = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip
     """Score breakdown per trainer and round: loss improvement, robust-filter verdict, copy check,

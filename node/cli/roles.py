@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import typer
 
 from node.chain.faucet import is_devnet
-from node.units import AMOUNT_FIELDS, format_merit
 from node.chain.transactor import Sender
 from node.cli.common import (
     ConfigOption,
@@ -19,9 +18,8 @@ from node.cli.common import (
     JsonOption,
     RpcOption,
     console,
-    default_sender,
-    err_console,
     emit,
+    err_console,
     open_network,
     sender_for,
     settings,
@@ -38,6 +36,7 @@ from node.roles.verifier import Verifier
 from node.storage import ContentStore, open_store
 from node.training.data import load_digits, load_npz
 from node.training.loop import TrainConfig
+from node.units import AMOUNT_FIELDS, format_merit
 from verifier.dispute.bls import KeyPair, g1_to_sol
 
 task_app = typer.Typer(help="Create training tasks (task owner).", no_args_is_help=True)

@@ -24,11 +24,11 @@ from node.chain.deploy import Network
 from node.chain.disputes import Dispute, Stage
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
-from node.roles.waits import Waits
 from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_table, try_advance
 from node.roles.dispute import PartyAgent
 from node.roles.journal import Journal
 from node.roles.reexec import run_inputs
+from node.roles.waits import Waits
 from node.storage import ContentStore, as_cid
 from node.training.codec import encode_tensors
 from node.training.data import Dataset, assign_shard, trainer_seed
@@ -38,7 +38,7 @@ from verifier.dispute.game import Player
 from verifier.merkle import SortedMerkleTree
 from verifier.repops.ops import RepOps
 
-__all__ = ["Trainer", "BEHAVIOURS"]
+__all__ = ["BEHAVIOURS", "Trainer"]
 
 BEHAVIOURS = ("honest", "lazy", "label-flip", "boosted", "copycat")
 

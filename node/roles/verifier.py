@@ -17,8 +17,8 @@ from typing import Any
 
 from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
-from node.chain.logs import logs_of
 from node.chain.disputes import Dispute, Stage
+from node.chain.logs import logs_of
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
 from node.roles.common import TaskData, ensure_role, run_daemon

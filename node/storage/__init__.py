@@ -9,7 +9,7 @@ from node.storage.base import ContentStore
 from node.storage.embedded import EmbeddedStore
 from node.storage.unixfs import as_cid, cid_of
 
-__all__ = ["ContentStore", "EmbeddedStore", "open_store", "as_cid", "cid_of"]
+__all__ = ["ContentStore", "EmbeddedStore", "as_cid", "cid_of", "open_store"]
 
 
 def open_store(uri: str | Path | None = None, *, default_dir: str | Path | None = None) -> ContentStore:

@@ -19,7 +19,7 @@ from node.errors import ContentNotFound, StorageError, StorageUnavailable
 from node.storage.base import DEFAULT_MAX_SIZE, ContentStore
 from node.storage.unixfs import CHUNK_SIZE, as_cid
 
-__all__ = ["IpfsHttpStore", "DEFAULT_API"]
+__all__ = ["DEFAULT_API", "IpfsHttpStore"]
 
 logger = logging.getLogger(__name__)
 

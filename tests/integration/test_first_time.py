@@ -27,7 +27,7 @@ def test_a_node_says_once_that_it_waits_for_the_phase_deadline(tmp_path: Path) -
         assert try_advance(h.net, h.accounts[0], h.task_id, waits=waits) is False
     deadline = h.net.tasks.get_round(h.task_id, 1).deadline
     assert len(events) == 1
-    assert f"waiting for chain time to pass the Commit deadline (chain at " in str(events[0]["message"])
+    assert "waiting for chain time to pass the Commit deadline (chain at " in str(events[0]["message"])
     assert f"deadline {deadline})" in str(events[0]["message"])
 
 
@@ -76,11 +76,21 @@ def test_errors_a_new_user_meets_say_the_fix(tmp_path: Path, anvil_url: str) -> 
     assert meritnet("deploy", "--rpc", anvil_url, "--force", "--fund", "0", "--json", env=env).returncode == 0
     w3 = connect(anvil_url)
     net = load_deployment(w3, tmp_path / "deployments")
-    owner, agg, t1, t2, stranger = w3.eth.accounts[0], w3.eth.accounts[1], w3.eth.accounts[2], w3.eth.accounts[3], w3.eth.accounts[9]
+    owner, agg, t1, t2, stranger = (
+        w3.eth.accounts[0],
+        w3.eth.accounts[1],
+        w3.eth.accounts[2],
+        w3.eth.accounts[3],
+        w3.eth.accounts[9],
+    )
     assert net.token.balance_of(owner) == 0  # --fund 0
     # an account without MERIT
     broke = meritnet("task", "create", "--aggregator", agg, "--account", owner, "--rpc", anvil_url, env=env)
-    assert broke.returncode == 1 and "ERC20InsufficientBalance" in broke.stderr and f"meritnet faucet {owner}" in broke.stderr
+    assert (
+        broke.returncode == 1
+        and "ERC20InsufficientBalance" in broke.stderr
+        and f"meritnet faucet {owner}" in broke.stderr
+    )
     # a missing role: the reputation oracle's poster, checked before any epoch starts
     no_role = meritnet("post-epoch", "--ego", owner, "--account", stranger, "--rpc", anvil_url, env=env)
     assert no_role.returncode == 1 and "POSTER_ROLE" in no_role.stderr and "--account" in no_role.stderr
@@ -88,10 +98,16 @@ def test_errors_a_new_user_meets_say_the_fix(tmp_path: Path, anvil_url: str) -> 
     # an account the node cannot sign for
     foreign = "0x000000000000000000000000000000000000bEEF"
     unsigned = meritnet("faucet", owner, "--account", foreign, "--rpc", anvil_url, env=env)
-    assert unsigned.returncode == 1 and "cannot sign for" in unsigned.stderr and "MERITNET_PRIVATE_KEY" in unsigned.stderr
+    assert (
+        unsigned.returncode == 1 and "cannot sign for" in unsigned.stderr and "MERITNET_PRIVATE_KEY" in unsigned.stderr
+    )
     # an unknown task
     unknown = meritnet("trainer", "run", "--task", "9", "--account", t1, "--rpc", anvil_url, env=env)
-    assert unknown.returncode == 1 and "task 9 does not exist" in unknown.stderr and "meritnet task create" in unknown.stderr
+    assert (
+        unknown.returncode == 1
+        and "task 9 does not exist" in unknown.stderr
+        and "meritnet task create" in unknown.stderr
+    )
     # a scores table that is not in the embedded store
     for a in (owner, agg, t1, t2):
         net.token.mint(owner, a, 1000 * TOKEN)

@@ -13,7 +13,9 @@ from node.errors import DeploymentError
 from node.storage import EmbeddedStore, open_store
 
 
-def test_open_store_defaults_to_the_embedded_store_under_meritnet_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_store_defaults_to_the_embedded_store_under_meritnet_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MERITNET_HOME", str(tmp_path / "home"))
     store = open_store()
     assert isinstance(store, EmbeddedStore) and store.root == tmp_path / "home" / "store"

@@ -10,7 +10,14 @@ from node.units import TOKEN, format_merit, parse_merit
 
 @pytest.mark.parametrize(
     ("units", "text"),
-    [(0, "0 MERIT"), (TOKEN, "1 MERIT"), (1500 * TOKEN, "1,500 MERIT"), (TOKEN * 3 // 2, "1.5 MERIT"), (1, "0.000000000000000001 MERIT"), (-2 * TOKEN, "-2 MERIT")],
+    [
+        (0, "0 MERIT"),
+        (TOKEN, "1 MERIT"),
+        (1500 * TOKEN, "1,500 MERIT"),
+        (TOKEN * 3 // 2, "1.5 MERIT"),
+        (1, "0.000000000000000001 MERIT"),
+        (-2 * TOKEN, "-2 MERIT"),
+    ],
 )
 def test_format_merit_shows_decimals_only_when_needed(units: int, text: str) -> None:
     assert format_merit(units) == text

@@ -16,9 +16,13 @@ def test_insufficient_balance_points_to_the_faucet() -> None:
 
 
 def test_missing_role_names_the_role_and_who_holds_it() -> None:
-    poster = revert_hint("AccessControlUnauthorizedAccount", {"account": ALICE, "neededRole": keccak(text="POSTER_ROLE")})
+    poster = revert_hint(
+        "AccessControlUnauthorizedAccount", {"account": ALICE, "neededRole": keccak(text="POSTER_ROLE")}
+    )
     assert poster is not None and "POSTER_ROLE" in poster and "--poster" in poster and "--account" in poster
-    minter = revert_hint("AccessControlUnauthorizedAccount", {"account": ALICE, "neededRole": keccak(text="MINTER_ROLE")})
+    minter = revert_hint(
+        "AccessControlUnauthorizedAccount", {"account": ALICE, "neededRole": keccak(text="MINTER_ROLE")}
+    )
     assert minter is not None and "MINTER_ROLE" in minter and "faucet" in minter
     assert role_name(b"\x00" * 32) == "DEFAULT_ADMIN_ROLE" and role_name("0x" + "ab" * 32) == "0x" + "ab" * 32
 
