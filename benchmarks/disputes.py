@@ -8,8 +8,8 @@ referee-cost: the referee's time to decide (check the evidence against the agree
 recompute one operator) for every operator of a step, against one full verifiable training
 step of the same task, in the same run (median of --reps).
 dispute-gas: gas per bisection move, per dispute and for the verdict transaction, and the gas
-of the committee's signature check alone (a transaction calling RefereeCommittee.verify; the
-21,000 intrinsic gas included).
+of the committee's stake-weighted signature check alone (a transaction calling
+RefereeCommittee.verify with three signers; the 21,000 intrinsic gas included).
 
     python -m benchmarks.disputes [--ks 1 2 3 7 8 1000] [--reps 200]
 """
@@ -84,10 +84,12 @@ def referee_cost(reps: int) -> dict[str, Any]:
 
 
 def verify_gas(arena: Arena) -> int:
-    keys = [m.key for m in arena.committee.members[:2]]
+    """The stake-weighted check for the arena's three equal referees (more than 2/3 of the
+    stake: all three sign)."""
+    keys = [m.key for m in arena.committee.members[:3]]
     message = b"benchmark verdict"
     sigma = aggregate_g1(k.sign(message) for k in keys)
-    fn = arena.net.committee.contract.functions.verify(message, signer_bitmap([0, 1]), g2_to_sol(aggregate_g2(k.pk2 for k in keys)), g1_to_sol(sigma))
+    fn = arena.net.committee.contract.functions.verify(message, signer_bitmap([0, 1, 2]), g2_to_sol(aggregate_g2(k.pk2 for k in keys)), g1_to_sol(sigma))
     return int(arena.net.tx.send(fn, arena.keeper)["gasUsed"])
 
 

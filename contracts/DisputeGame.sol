@@ -32,6 +32,12 @@ contract DisputeGame is IDisputeGame {
     mapping(uint256 disputeId => Dispute) private _disputes;
     mapping(uint256 disputeId => mapping(address party => bytes cid)) private _evidence;
     mapping(uint256 disputeId => mapping(uint256 member => Vote)) private _votes;
+    /// @dev The committee version each dispute counts votes against.
+    mapping(uint256 disputeId => uint64) private _snapshots;
+    /// @dev Submissions (taskId, round, defender) over which a dispute ended with a result.
+    mapping(bytes32 submission => bool) private _decided;
+    /// @dev (submission, challenger) pairs that already opened a dispute.
+    mapping(bytes32 pair => bool) private _challenged;
 
     struct Vote {
         bytes32 outputHash;
@@ -65,7 +71,13 @@ contract DisputeGame is IDisputeGame {
             revert DisputeGameNotChallenger(msg.sender);
         }
         if (sK == sub.finalStateHash) revert DisputeGameNoDisagreement(sK);
+        bytes32 key = _submissionKey(taskId, round, defender);
+        if (_decided[key]) revert DisputeGameAlreadyDecided(taskId, round, defender);
+        bytes32 pair = keccak256(abi.encode(key, msg.sender));
+        if (_challenged[pair]) revert DisputeGameAlreadyChallenged(taskId, round, defender, msg.sender);
+        _challenged[pair] = true;
         disputeId = ++_count;
+        _snapshots[disputeId] = committee.version();
         uint32 k = config.stepsPerRound;
         _checkProof(disputeId, traceRoot, k, 0, s0, proof0);
         _checkProof(disputeId, traceRoot, k, k, sK, proofK);
@@ -160,7 +172,7 @@ contract DisputeGame is IDisputeGame {
     /// @inheritdoc IDisputeGame
     function castVote(uint256 disputeId, bytes32 outputHash, BN254.G1Point calldata sigma) external {
         _live(disputeId, Stage.AwaitVerdict);
-        uint256 indexPlusOne = committee.indexOf(msg.sender);
+        uint256 indexPlusOne = committee.indexAt(msg.sender, _snapshots[disputeId]);
         if (indexPlusOne == 0) revert DisputeGameNotReferee(msg.sender);
         _votes[disputeId][indexPlusOne - 1] = Vote(outputHash, sigma);
         emit VoteCast(disputeId, indexPlusOne - 1, outputHash, sigma.x, sigma.y);
@@ -172,7 +184,7 @@ contract DisputeGame is IDisputeGame {
     {
         Dispute storage d = _live(disputeId, Stage.AwaitVerdict);
         bytes memory message = abi.encode(block.chainid, address(this), disputeId, d.op, outputHash);
-        if (!committee.verify(message, signers, apk2, sigma)) revert DisputeGameInvalidVerdict(disputeId);
+        if (!committee.verifyAt(message, signers, apk2, sigma, _snapshots[disputeId])) revert DisputeGameInvalidVerdict(disputeId);
         bytes32 expected = d.op == INITIAL_STATE ? outputHash : sha256(abi.encodePacked(d.agreed, outputHash));
         if (expected == d.defenderHi) {
             _resolve(disputeId, d, Party.Defender, false);
@@ -228,6 +240,36 @@ contract DisputeGame is IDisputeGame {
     /// @inheritdoc IDisputeGame
     function params() external view returns (GameParams memory) {
         return _params;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function snapshotOf(uint256 disputeId) external view returns (uint64) {
+        _get(disputeId);
+        return _snapshots[disputeId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function isDecided(uint256 taskId, uint32 round, address defender) external view returns (bool) {
+        return _decided[_submissionKey(taskId, round, defender)];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function hasChallenged(uint256 taskId, uint32 round, address defender, address challenger) external view returns (bool) {
+        return _challenged[keccak256(abi.encode(_submissionKey(taskId, round, defender), challenger))];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function maxDisputeDuration(uint32 steps, uint32 ops) public view returns (uint256) {
+        // The defender's answer, ceil(log2 K) step moves, the chain end, ceil(log2 M) operator
+        // moves: each at most one move window; then the verdict window.
+        return uint256(_params.moveDuration) * (2 + _log2Ceil(steps) + _log2Ceil(ops)) + _params.verdictDuration;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function maxRoundDuration(uint256 taskId) external view returns (uint256) {
+        ITaskManager.TaskConfig memory c = taskManager.getTask(taskId).config;
+        uint256 phases = uint256(c.commitDuration) + c.revealDuration + c.scoreDuration + c.challengeDuration;
+        return c.stepsPerRound == 0 ? phases : phases + maxDisputeDuration(c.stepsPerRound, c.opsPerStep);
     }
 
     // -- internals ---------------------------------------------------------------------
@@ -298,6 +340,14 @@ contract DisputeGame is IDisputeGame {
         while (p < n) p <<= 1;
     }
 
+    function _log2Ceil(uint32 n) private pure returns (uint256 bits) {
+        while ((uint256(1) << bits) < n) ++bits;
+    }
+
+    function _submissionKey(uint256 taskId, uint32 round, address defender) private pure returns (bytes32) {
+        return keccak256(abi.encode(taskId, round, defender));
+    }
+
     function _locate(uint256 disputeId, Dispute storage d, uint32 step, uint32 op) private {
         d.step = step;
         d.op = op;
@@ -319,6 +369,8 @@ contract DisputeGame is IDisputeGame {
             if (amount > reward) registry.slash(d.defender, amount - reward, address(0));
             taskManager.disqualify(d.taskId, d.round, d.defender);
         }
+        // A result (either way) settles the submission: no more disputes over it.
+        if (!cancelled) _decided[_submissionKey(d.taskId, d.round, d.defender)] = true;
         emit DisputeResolved(disputeId, winner, cancelled, d.slashed);
         taskManager.closeDispute(d.taskId, d.round);
         if (bond == 0) return;

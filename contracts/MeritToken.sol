@@ -10,14 +10,32 @@ import {IMeritToken} from "./interfaces/IMeritToken.sol";
 contract MeritToken is ERC20, AccessControl, IMeritToken {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
-    constructor(address admin) ERC20("Merit", "MERIT") {
+    /// @inheritdoc IMeritToken
+    uint256 public immutable cap;
+    /// @inheritdoc IMeritToken
+    bool public mintingFinished;
+    /// @inheritdoc IMeritToken
+    uint256 public totalMinted;
+
+    constructor(address admin, uint256 cap_) ERC20("Merit", "MERIT") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(MINTER_ROLE, admin);
+        cap = cap_ == 0 ? type(uint256).max : cap_;
     }
 
     /// @inheritdoc IMeritToken
     function mint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
+        if (mintingFinished) revert MeritTokenMintingFinished();
+        uint256 minted = totalMinted + amount;
+        if (minted > cap) revert MeritTokenCapExceeded(cap, minted);
+        totalMinted = minted;
         _mint(to, amount);
+    }
+
+    /// @inheritdoc IMeritToken
+    function finishMinting() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        mintingFinished = true;
+        emit MintingFinished();
     }
 
     /// @inheritdoc IMeritToken

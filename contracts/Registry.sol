@@ -13,6 +13,7 @@ contract Registry is AccessControl, IRegistry {
     using SafeERC20 for IMeritToken;
 
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    bytes32 public constant LOCKER_ROLE = keccak256("LOCKER_ROLE");
     uint8 public constant ROLE_TRAINER = 1;
     uint8 public constant ROLE_AGGREGATOR = 2;
     uint8 public constant ROLE_VERIFIER = 4;
@@ -21,6 +22,8 @@ contract Registry is AccessControl, IRegistry {
 
     struct Account {
         uint8 roles;
+        // Packed with roles: locking and unlocking rewrite a slot that is already non-zero.
+        uint248 locked;
         uint256 stake;
     }
 
@@ -48,7 +51,7 @@ contract Registry is AccessControl, IRegistry {
         if (_accounts[msg.sender].roles != 0) revert RegistryAlreadyRegistered(msg.sender);
         _checkRoles(roles);
         if (stake < minStake || stake == 0) revert RegistryStakeTooLow(msg.sender, stake, minStake);
-        _accounts[msg.sender] = Account({roles: roles, stake: stake});
+        _accounts[msg.sender] = Account({roles: roles, locked: 0, stake: stake});
         emit Registered(msg.sender, roles, stake);
         token.safeTransferFrom(msg.sender, address(this), stake);
     }
@@ -92,20 +95,52 @@ contract Registry is AccessControl, IRegistry {
     /// @inheritdoc IRegistry
     function withdrawUnbonded() external returns (uint256 amount) {
         Unbond[] storage pending = _unbonds[msg.sender];
+        uint256 locked = _accounts[msg.sender].locked;
+        // What stays slashable must cover the locked amount.
+        uint256 slashable = slashableOf(msg.sender);
+        bool blocked;
         // Bounded by maxPendingUnbonds. Swap-and-pop keeps the array dense.
         uint256 i = 0;
         while (i < pending.length) {
-            if (pending[i].releaseAt <= block.timestamp) {
-                amount += pending[i].amount;
+            uint256 entry = pending[i].amount;
+            if (pending[i].releaseAt <= block.timestamp && slashable - entry >= locked) {
+                amount += entry;
+                slashable -= entry;
                 pending[i] = pending[pending.length - 1];
                 pending.pop();
             } else {
+                if (pending[i].releaseAt <= block.timestamp) blocked = true;
                 ++i;
             }
         }
-        if (amount == 0) revert RegistryNothingToWithdraw(msg.sender);
+        if (amount == 0) {
+            if (blocked) revert RegistryStakeLocked(msg.sender, locked);
+            revert RegistryNothingToWithdraw(msg.sender);
+        }
         emit Withdrawn(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IRegistry
+    function lock(address account, uint256 amount) external onlyRole(LOCKER_ROLE) {
+        Account storage acct = _accounts[account];
+        uint256 locked = acct.locked + amount;
+        acct.locked = SafeCast.toUint248(locked);
+        emit LockChanged(account, msg.sender, locked);
+    }
+
+    /// @inheritdoc IRegistry
+    function unlock(address account, uint256 amount) external onlyRole(LOCKER_ROLE) {
+        Account storage acct = _accounts[account];
+        uint256 locked = acct.locked;
+        locked = amount < locked ? locked - amount : 0;
+        acct.locked = uint248(locked);
+        emit LockChanged(account, msg.sender, locked);
+    }
+
+    /// @inheritdoc IRegistry
+    function lockedOf(address account) external view returns (uint256) {
+        return _accounts[account].locked;
     }
 
     /// @inheritdoc IRegistry

@@ -16,8 +16,11 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
 
     IERC20 public immutable token;
     ITaskManager public taskManager;
+    /// @inheritdoc IRewardVault
+    uint64 public immutable claimWindow;
 
     mapping(uint256 taskId => uint256) private _unallocated;
+    mapping(uint256 taskId => uint256) private _held;
     mapping(uint256 taskId => mapping(uint32 round => RoundRewards)) private _rounds;
     mapping(uint256 taskId => mapping(uint32 round => mapping(address account => bool))) private _claimed;
 
@@ -26,9 +29,10 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
         _;
     }
 
-    constructor(address admin, IERC20 token_) {
+    constructor(address admin, IERC20 token_, uint64 claimWindow_) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         token = token_;
+        claimWindow = claimWindow_;
     }
 
     /// @inheritdoc IRewardVault
@@ -41,6 +45,7 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
     /// @inheritdoc IRewardVault
     function deposit(uint256 taskId, address from, uint256 amount) external onlyTaskManager {
         _unallocated[taskId] += amount;
+        _held[taskId] += amount;
         emit Deposited(taskId, from, amount);
         token.safeTransferFrom(from, address(this), amount);
     }
@@ -70,6 +75,9 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
         if (_claimed[taskId][round][msg.sender]) revert RewardVaultAlreadyClaimed(taskId, round, msg.sender);
         if (taskManager.isDisqualified(taskId, round, msg.sender)) revert RewardVaultDisqualified(taskId, round, msg.sender);
         RoundRewards storage rewards = _rounds[taskId][round];
+        if (rewards.swept || block.timestamp > rewards.claimDeadline) {
+            revert RewardVaultClaimWindow(taskId, round, rewards.claimDeadline);
+        }
         if (!MerkleProof.verifyCalldata(proof, rewards.root, _leaf(msg.sender, score, amount))) {
             revert RewardVaultInvalidProof(taskId, round, msg.sender);
         }
@@ -78,9 +86,11 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
         // Effects
         _claimed[taskId][round][msg.sender] = true;
         rewards.claimed += amount;
+        _held[taskId] -= amount;
         emit Claimed(taskId, round, msg.sender, score, amount);
         if (score != 0) emit ReputationEdge(taskManager.aggregatorOf(taskId), msg.sender, score, taskId);
-        // Interactions
+        // Interactions: free the stake the claimant's commitment locked, then pay.
+        taskManager.release(taskId, round, msg.sender);
         token.safeTransfer(msg.sender, amount);
     }
 
@@ -91,8 +101,37 @@ contract RewardVault is AccessControl, ReentrancyGuard, IRewardVault {
         }
         amount = _unallocated[taskId];
         _unallocated[taskId] = 0;
+        _held[taskId] -= amount;
         emit Reclaimed(taskId, msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IRewardVault
+    function finalizeRound(uint256 taskId, uint32 round) external onlyTaskManager {
+        RoundRewards storage rewards = _rounds[taskId][round];
+        if (rewards.root != bytes32(0) && rewards.claimDeadline == 0) {
+            uint256 deadline = block.timestamp + claimWindow;
+            rewards.claimDeadline = deadline > type(uint64).max ? type(uint64).max : uint64(deadline);
+        }
+    }
+
+    /// @inheritdoc IRewardVault
+    function sweep(uint256 taskId, uint32 round) external nonReentrant returns (uint256 amount) {
+        RoundRewards storage rewards = _rounds[taskId][round];
+        if (rewards.claimDeadline == 0 || rewards.swept || block.timestamp <= rewards.claimDeadline) {
+            revert RewardVaultClaimWindow(taskId, round, rewards.claimDeadline);
+        }
+        rewards.swept = true;
+        amount = rewards.total - rewards.claimed;
+        _held[taskId] -= amount;
+        address owner = taskManager.getTask(taskId).owner;
+        emit Swept(taskId, round, owner, amount);
+        if (amount != 0) token.safeTransfer(owner, amount);
+    }
+
+    /// @inheritdoc IRewardVault
+    function heldFor(uint256 taskId) external view returns (uint256) {
+        return _held[taskId];
     }
 
     /// @inheritdoc IRewardVault

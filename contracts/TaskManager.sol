@@ -13,6 +13,10 @@ contract TaskManager is AccessControl, ITaskManager {
     bytes32 public constant DISPUTE_ROLE = keccak256("DISPUTE_ROLE");
     uint8 private constant _ROLE_TRAINER = 1;
     uint8 private constant _ROLE_AGGREGATOR = 2;
+    /// @notice Largest K (steps per round) and M (operators per step) a task may declare:
+    /// the dispute game pads both to a power of two in a uint32.
+    uint32 public constant MAX_STEPS = 1 << 24;
+    uint32 public constant MAX_OPS = 1 << 24;
 
     IRegistry public immutable registry;
     IRewardVault public immutable vault;
@@ -62,6 +66,9 @@ contract TaskManager is AccessControl, ITaskManager {
         sub.commitment = commitment;
         ++r.commits;
         emit Committed(taskId, round, msg.sender, commitment);
+        // The stake that makes the trainer eligible backs this submission until `release`.
+        uint256 amount = _trainerLock(_tasks[taskId].config);
+        if (amount != 0) registry.lock(msg.sender, amount);
     }
 
     /// @inheritdoc ITaskManager
@@ -76,7 +83,7 @@ contract TaskManager is AccessControl, ITaskManager {
         bytes32 computed = computeCommitment(deltaCid, traceRoot, finalStateHash, salt, msg.sender, taskId, round);
         if (computed != sub.commitment) revert TaskManagerRevealMismatch(msg.sender, sub.commitment, computed);
         sub.revealed = true;
-        sub.deltaCid = deltaCid;
+        // The delta CID is only ever compared (through the commitment): it lives in the event.
         sub.traceRoot = traceRoot;
         sub.finalStateHash = finalStateHash;
         ++r.reveals;
@@ -113,6 +120,8 @@ contract TaskManager is AccessControl, ITaskManager {
         r.totalReward = totalReward;
         emit ScoresPosted(taskId, round, msg.sender, newModelCid, scoresRoot, traceRoot, scoresCid, totalReward);
         _setPhase(taskId, round, r, Phase.Challenge, task.config.challengeDuration);
+        // The aggregator's stake backs its scores until the round is finalized.
+        if (task.config.minStake != 0) registry.lock(msg.sender, task.config.minStake);
         vault.allocate(taskId, round, scoresRoot, totalReward);
     }
 
@@ -125,6 +134,8 @@ contract TaskManager is AccessControl, ITaskManager {
         if (block.timestamp <= r.deadline) {
             revert TaskManagerDeadlineNotReached(taskId, round, r.deadline, block.timestamp);
         }
+        // No round finalizes (failed or not) while a dispute over one of its submissions is open.
+        if (r.phase >= Phase.Score && r.openDisputes != 0) revert TaskManagerDisputeOpen(taskId, round, r.openDisputes);
         TaskConfig storage cfg = task.config;
         if (r.phase == Phase.Commit) {
             _setPhase(taskId, round, r, Phase.Reveal, cfg.revealDuration);
@@ -135,7 +146,6 @@ contract TaskManager is AccessControl, ITaskManager {
             r.failed = true;
             _finalize(taskId, task, round, r);
         } else {
-            if (r.openDisputes != 0) revert TaskManagerDisputeOpen(taskId, round, r.openDisputes);
             task.currentModelCid = r.newModelCid;
             _finalize(taskId, task, round, r);
         }
@@ -146,16 +156,25 @@ contract TaskManager is AccessControl, ITaskManager {
         Round storage r = _rounds[taskId][round];
         if (r.phase <= Phase.Reveal) revert TaskManagerWrongPhase(taskId, round, Phase.Score, r.phase);
         Submission storage sub = _submissions[taskId][round][trainer];
-        if (sub.commitment == bytes32(0) || sub.revealed || sub.penalized) {
+        if (sub.commitment == bytes32(0) || sub.revealed || sub.penalized || sub.released) {
             revert TaskManagerNoRevealNotSlashable(taskId, round, trainer);
         }
-        sub.penalized = true;
-        uint256 penalty = _tasks[taskId].config.noRevealPenalty;
-        uint256 slashable = registry.slashableOf(trainer);
-        uint256 amount = penalty < slashable ? penalty : slashable;
-        emit NoRevealSlashed(taskId, round, trainer, amount);
-        // The penalty is burnt: paying the caller would let a trainer take back its own stake.
-        if (amount != 0) registry.slash(trainer, amount, address(0));
+        _penalizeNoReveal(taskId, round, trainer, sub);
+    }
+
+    /// @inheritdoc ITaskManager
+    function release(uint256 taskId, uint32 round, address trainer) external onlyExistingTask(taskId) returns (bool) {
+        Round storage r = _rounds[taskId][round];
+        if (r.phase != Phase.Finalized) revert TaskManagerWrongPhase(taskId, round, Phase.Finalized, r.phase);
+        Submission storage sub = _submissions[taskId][round][trainer];
+        if (sub.commitment == bytes32(0) || sub.released) return false;
+        // A trainer that never revealed pays the penalty before its stake is free.
+        if (!sub.revealed && !sub.penalized) _penalizeNoReveal(taskId, round, trainer, sub);
+        sub.released = true;
+        uint256 amount = _trainerLock(_tasks[taskId].config);
+        emit StakeReleased(taskId, round, trainer, amount);
+        if (amount != 0) registry.unlock(trainer, amount);
+        return true;
     }
 
     /// @inheritdoc ITaskManager
@@ -164,6 +183,8 @@ contract TaskManager is AccessControl, ITaskManager {
         if (r.phase != Phase.Score && r.phase != Phase.Challenge) {
             revert TaskManagerWrongPhase(taskId, round, Phase.Challenge, r.phase);
         }
+        // The challenge window closes with the phase's deadline, even before anyone advances.
+        if (block.timestamp > r.deadline) revert TaskManagerDeadlinePassed(taskId, round, r.deadline, block.timestamp);
         ++r.openDisputes;
         emit DisputeCountChanged(taskId, round, r.openDisputes);
     }
@@ -241,6 +262,10 @@ contract TaskManager is AccessControl, ITaskManager {
     function _finalize(uint256 taskId, Task storage task, uint32 round, Round storage r) private {
         r.phase = Phase.Finalized;
         emit RoundFinalized(taskId, round, r.failed);
+        if (r.scoresRoot != bytes32(0)) {
+            if (task.config.minStake != 0) registry.unlock(task.config.aggregator, task.config.minStake);
+            vault.finalizeRound(taskId, round);
+        }
         if (round < task.config.numRounds) _openRound(taskId, task);
     }
 
@@ -272,6 +297,21 @@ contract TaskManager is AccessControl, ITaskManager {
         if (taskId == 0 || taskId > _taskCount) revert TaskManagerUnknownTask(taskId);
     }
 
+    function _penalizeNoReveal(uint256 taskId, uint32 round, address trainer, Submission storage sub) private {
+        sub.penalized = true;
+        uint256 penalty = _tasks[taskId].config.noRevealPenalty;
+        uint256 slashable = registry.slashableOf(trainer);
+        uint256 amount = penalty < slashable ? penalty : slashable;
+        emit NoRevealSlashed(taskId, round, trainer, amount);
+        // The penalty is burnt: paying the caller would let a trainer take back its own stake.
+        if (amount != 0) registry.slash(trainer, amount, address(0));
+    }
+
+    /// @dev What a commitment locks: the eligibility stake, and at least the no-reveal penalty.
+    function _trainerLock(TaskConfig storage config) private view returns (uint256) {
+        return config.minStake > config.noRevealPenalty ? config.minStake : config.noRevealPenalty;
+    }
+
     function _checkConfig(TaskConfig calldata config) private pure {
         if (config.modelCid.length == 0) revert TaskManagerInvalidConfig("modelCid");
         if (config.dataCid.length == 0) revert TaskManagerInvalidConfig("dataCid");
@@ -282,5 +322,6 @@ contract TaskManager is AccessControl, ITaskManager {
                 || config.challengeDuration == 0
         ) revert TaskManagerInvalidConfig("duration");
         if ((config.stepsPerRound == 0) != (config.opsPerStep == 0)) revert TaskManagerInvalidConfig("program");
+        if (config.stepsPerRound > MAX_STEPS || config.opsPerStep > MAX_OPS) revert TaskManagerInvalidConfig("program size");
     }
 }

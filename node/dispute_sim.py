@@ -3,7 +3,7 @@
 Real pieces throughout: the contracts on an eth-tester EVM, real RepOps training runs of the
 default task (digits, MLP), a fault planted by the lying party at (step T, operator J) of its
 own run (it really computed that operator wrongly and carried on), three referees with BLS
-keys on BN254 and a 2-of-3 threshold. Prints who won, how many bisection moves it took, where
+keys on BN254 and a verdict threshold of more than 2/3 of the stake. Prints who won, how many bisection moves it took, where
 the fault was located, gas per move / in total / for the verdict, and the referee's time
 against one training step's.
 """
@@ -81,7 +81,7 @@ class Case:
 
 
 class Arena:
-    """A chain with meritnet deployed, a trainer, a verifier and a 2-of-3 referee committee;
+    """A chain with meritnet deployed, a trainer, a verifier and a three-referee committee (equal stakes);
     each :meth:`dispute` runs one complete dispute in a fresh task. ``w3`` defaults to a new
     in-process chain; any devnet with 8 unlocked accounts works (anvil), and ``net`` may be an
     existing deployment made by its first account."""
@@ -92,7 +92,7 @@ class Arena:
         self.owner, self.trainer, self.verifier, self.keeper = accounts[:4]
         self.referees = accounts[4:7]
         self.outsider = accounts[7]
-        self.net = net or deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN, committee_threshold=2))
+        self.net = net or deploy(self.w3, self.owner, DeployParams(min_stake=TOKEN, dispute_bond=5 * TOKEN))
         for account in accounts[:8]:
             self.net.token.mint(self.owner, account, 10_000 * TOKEN)
         ensure_role(self.net, self.trainer, Role.TRAINER, 1_000 * TOKEN)

@@ -4,7 +4,7 @@
 (submits an honest trainer's delta and trace), a label-flipper, a Sybil cluster (one owner's
 three identities: one trains, two submit its delta, and they endorse each other through
 side tasks), an honest verifier that re-executes every submission, a dishonest verifier that
-accuses an honest trainer, and a 2-of-3 referee committee. ``sybil`` is the honest trainers
+accuses an honest trainer, and a referee committee of three equal stakes (a verdict needs more than 2/3 of the stake: all three). ``sybil`` is the honest trainers
 plus the Sybil cluster; ``honest`` the honest trainers alone. The task is verifiable (RepOps),
 so every submission can be disputed. A reputation epoch (MeritRank from the task owner) is
 posted after every round and weights the next round's rewards.

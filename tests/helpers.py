@@ -112,3 +112,37 @@ def post(net: Network, task_id: int, round_: int, aggregator: str, entries: Sequ
         total_reward=sum(e[2] for e in entries) if total is None else total,
     )  # fmt: skip
     return tree, leaves
+
+
+def _fq2_sqrt(a: Any) -> Any:
+    """A square root in F_p^2 (p = 3 mod 4; Adj and Rodriguez-Henriquez, algorithm 9), or None."""
+    from py_ecc import optimized_bn128 as bn
+
+    p = bn.field_modulus
+    minus_one = bn.FQ2([p - 1, 0])
+    a1 = a ** ((p - 3) // 4)
+    alpha = a1 * a1 * a
+    if (alpha**p) * alpha == minus_one:
+        return None
+    x0 = a1 * a
+    if alpha == minus_one:
+        return bn.FQ2([0, 1]) * x0
+    return ((bn.FQ2.one() + alpha) ** ((p - 1) // 2)) * x0
+
+
+def off_subgroup_g2() -> tuple[tuple[int, int], tuple[int, int]]:
+    """A point on the G2 twist outside its order-r subgroup (the twist's cofactor is not 1),
+    in Solidity form: it passes an on-curve check and must still be refused."""
+    from py_ecc import optimized_bn128 as bn
+
+    from verifier.dispute.bls import g2_to_sol
+
+    x = 1
+    while True:
+        xx = bn.FQ2([x, 1])
+        y = _fq2_sqrt(xx**3 + bn.b2)
+        if y is not None and y * y == xx**3 + bn.b2:
+            point = (xx, y, bn.FQ2.one())
+            if not bn.is_inf(bn.multiply(point, bn.curve_order)):
+                return g2_to_sol(point)
+        x += 1

@@ -30,6 +30,11 @@ import {BN254} from "../libraries/BN254.sol";
 /// slashable stake and disqualified from the round's rewards, `rewardBps` of that paid to the challenger and the rest burnt; a losing
 /// challenger loses its bond, `rewardBps` of it paid to the defender and the rest burnt. The
 /// round cannot finalize while a dispute on it is open.
+///
+/// Disputes open only in the round's Score and Challenge phases before the phase deadline,
+/// once per (submission, challenger) whatever the outcome, and never after a dispute over the
+/// same submission ended with a result. Votes and verdicts count the committee as it was
+/// when the dispute opened (its snapshot).
 interface IDisputeGame {
     enum Stage {
         None,
@@ -111,6 +116,10 @@ interface IDisputeGame {
     error DisputeGameInvalidVerdict(uint256 disputeId);
     /// @notice Thrown when a vote comes from an account outside the committee.
     error DisputeGameNotReferee(address account);
+    /// @notice Thrown when a dispute over the submission already ended with a result.
+    error DisputeGameAlreadyDecided(uint256 taskId, uint32 round, address defender);
+    /// @notice Thrown when the challenger already disputed the submission (whatever the outcome).
+    error DisputeGameAlreadyChallenged(uint256 taskId, uint32 round, address defender, address challenger);
 
     /// @notice Emitted when a dispute opens.
     event DisputeOpened(uint256 indexed disputeId, uint256 indexed taskId, uint32 indexed round, address defender, address challenger, uint256 bond);
@@ -182,4 +191,23 @@ interface IDisputeGame {
 
     /// @notice The deployment's parameters.
     function params() external view returns (GameParams memory);
+
+    /// @notice The committee version (snapshot) whose members and weights decide the dispute.
+    function snapshotOf(uint256 disputeId) external view returns (uint64);
+
+    /// @notice Whether a dispute over the submission ended with a result (no new ones then).
+    function isDecided(uint256 taskId, uint32 round, address defender) external view returns (bool);
+
+    /// @notice Whether `challenger` already disputed the submission (once per pair).
+    function hasChallenged(uint256 taskId, uint32 round, address defender, address challenger) external view returns (bool);
+
+    /// @notice Longest a dispute over a K-step, M-operator round can stay open, in seconds.
+    function maxDisputeDuration(uint32 steps, uint32 ops) external view returns (uint256);
+
+    /// @notice Worst-case seconds from a round's opening to when it can be finalized, from the
+    /// task's config: its four phase durations plus, for a verifiable task, maxDisputeDuration
+    /// (a dispute can only open before the Score/Challenge deadline, each one at most once per
+    /// challenger, and all of them run in parallel), assuming anyone calls advance and timeout
+    /// when they become callable.
+    function maxRoundDuration(uint256 taskId) external view returns (uint256);
 }

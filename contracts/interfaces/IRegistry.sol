@@ -7,6 +7,10 @@ pragma solidity ^0.8.24;
 /// entry that can be withdrawn after `unbondingDelay` seconds; at most `maxPendingUnbonds`
 /// entries may be pending per account. Pending stake stays slashable until withdrawn, so
 /// unbonding is no escape from a dispute. Only contracts granted SLASHER_ROLE may slash.
+/// Contracts granted LOCKER_ROLE lock stake that backs work (a trainer's commitment, an
+/// aggregator's posted scores, a referee's committee weight): while `lockedOf(account)` is
+/// non-zero, unbond requests are still accepted but a matured unbond is paid out only as far
+/// as what stays slashable (active plus pending) covers the locked amount.
 interface IRegistry {
     /// @notice One pending unbonding request.
     struct Unbond {
@@ -30,6 +34,8 @@ interface IRegistry {
     error RegistryTooManyUnbonds(address account, uint256 pending, uint256 maximum);
     /// @notice Thrown by withdrawUnbonded when no pending entry has reached its release time.
     error RegistryNothingToWithdraw(address account);
+    /// @notice Thrown by withdrawUnbonded when every matured entry is held back by a lock.
+    error RegistryStakeLocked(address account, uint256 locked);
     /// @notice Thrown when slashing more than the account holds (active plus pending).
     error RegistrySlashExceedsStake(address account, uint256 total, uint256 requested);
 
@@ -43,6 +49,8 @@ interface IRegistry {
     event UnbondRequested(address indexed account, uint256 amount, uint64 releaseAt);
     /// @notice Emitted when matured unbonds are paid out.
     event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted when a locker changes `account`'s locked amount (now `locked`).
+    event LockChanged(address indexed account, address indexed locker, uint256 locked);
     /// @notice Emitted when stake is slashed; `beneficiary` zero means the tokens were burnt.
     event Slashed(address indexed account, uint256 amount, address indexed beneficiary, address indexed slasher);
 
@@ -67,6 +75,15 @@ interface IRegistry {
     /// first) and send it to `beneficiary`, or burn it when `beneficiary` is zero.
     /// Callable only by holders of SLASHER_ROLE.
     function slash(address account, uint256 amount, address beneficiary) external;
+
+    /// @notice Lock `amount` more of `account`'s stake against withdrawal (LOCKER_ROLE only).
+    function lock(address account, uint256 amount) external;
+
+    /// @notice Release `amount` of `account`'s locked stake (LOCKER_ROLE only; saturates at zero).
+    function unlock(address account, uint256 amount) external;
+
+    /// @notice Stake of `account` that withdrawals must leave slashable.
+    function lockedOf(address account) external view returns (uint256);
 
     /// @notice Active stake of `account`.
     function stakeOf(address account) external view returns (uint256);

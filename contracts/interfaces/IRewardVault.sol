@@ -14,15 +14,27 @@ import {IReputationEdges} from "./IReputationEdges.sol";
 /// Leaf: keccak256(bytes.concat(keccak256(abi.encode(trainer, score, reward)))) with
 /// `score` an int256 in units of 1e-18; the tree hashes sorted pairs (OpenZeppelin MerkleProof).
 /// A claim with a nonzero score emits a ReputationEdge from the task's aggregator to the
-/// trainer with the score as weight.
+/// trainer with the score as weight. A claim also releases the claimant's stake locked by
+/// its commitment in that round (TaskManager.release).
+///
+/// Nothing stays stuck: claims are open for `claimWindow` seconds after the round is
+/// finalized; after that anyone may `sweep` what is left of the round's allocation
+/// (unclaimed rewards, a disqualified trainer's share, rounding leftovers) to the task owner,
+/// and the owner reclaims the unallocated budget (failed rounds, rewards below the budget)
+/// once the task is complete. `heldFor(taskId)` is what the vault holds for a task: zero once
+/// the task is complete, reclaimed and every round swept.
 interface IRewardVault is IReputationEdges {
     /// @notice The allocation of one round.
     struct RoundRewards {
         bytes32 root;
         uint256 total;
         uint256 claimed;
+        uint64 claimDeadline; // set when the round is finalized
+        bool swept;
     }
 
+    /// @notice Thrown by claim after the claim window (or a sweep) and by sweep before it ends.
+    error RewardVaultClaimWindow(uint256 taskId, uint32 round, uint64 claimDeadline);
     /// @notice Thrown when a function reserved to the TaskManager is called by anyone else.
     error RewardVaultNotTaskManager(address caller);
     /// @notice Thrown when the claimant lost a dispute over its submission in that round.
@@ -52,6 +64,8 @@ interface IRewardVault is IReputationEdges {
     event Claimed(uint256 indexed taskId, uint32 indexed round, address indexed account, int256 score, uint256 amount);
     /// @notice Emitted when the owner of a complete task takes back the unallocated budget.
     event Reclaimed(uint256 indexed taskId, address indexed owner, uint256 amount);
+    /// @notice Emitted when a round's leftover allocation goes to the task owner.
+    event Swept(uint256 indexed taskId, uint32 indexed round, address indexed owner, uint256 amount);
     /// @notice Emitted when the vault is bound to its TaskManager.
     event Bound(address taskManager);
 
@@ -63,6 +77,18 @@ interface IRewardVault is IReputationEdges {
 
     /// @notice Allocate `total` of the task's budget to a round against `root` (TaskManager only).
     function allocate(uint256 taskId, uint32 round, bytes32 root, uint256 total) external;
+
+    /// @notice Open the round's claim window (TaskManager only, when the round is finalized).
+    function finalizeRound(uint256 taskId, uint32 round) external;
+
+    /// @notice After the claim window: send what is left of the round's allocation to the task owner (anyone).
+    function sweep(uint256 taskId, uint32 round) external returns (uint256 amount);
+
+    /// @notice Seconds claims stay open after a round is finalized.
+    function claimWindow() external view returns (uint64);
+
+    /// @notice Tokens the vault holds for `taskId` (unallocated plus unclaimed allocations).
+    function heldFor(uint256 taskId) external view returns (uint256);
 
     /// @notice Claim the caller's reward for a finalized round.
     function claim(uint256 taskId, uint32 round, int256 score, uint256 amount, bytes32[] calldata proof) external;

@@ -21,6 +21,15 @@ import {IReputationEdges} from "./IReputationEdges.sol";
 ///
 /// No function loops over trainers: a trainer that committed and did not reveal is penalised
 /// by a separate O(1) call (`slashNoReveal`) that anyone may make after the Reveal phase.
+///
+/// Stake that backs work is locked in the Registry: a commitment locks
+/// max(minStake, noRevealPenalty) of the trainer's stake until `release` (anyone, once the
+/// round is finalized; the RewardVault calls it on claim), which first applies the no-reveal
+/// penalty if it is due; posting scores locks the aggregator's minStake until the round is
+/// finalized. A round never finalizes while a dispute over it is open, and disputes can only
+/// be opened in its Score and Challenge phases, before the phase's deadline. The delta CID of
+/// a reveal is kept in the Revealed event only (the chain only compares it, through the
+/// commitment). K and M are bounded by MAX_STEPS and MAX_OPS.
 interface ITaskManager is IReputationEdges {
     enum Phase {
         None,
@@ -82,7 +91,7 @@ interface ITaskManager is IReputationEdges {
         bytes32 commitment;
         bool revealed;
         bool penalized;
-        bytes deltaCid;
+        bool released; // the stake it locked was released after the round finalized
         bytes32 traceRoot;
         bytes32 finalStateHash;
     }
@@ -122,6 +131,9 @@ interface ITaskManager is IReputationEdges {
     /// @notice Thrown by slashNoReveal when the trainer revealed, never committed, or was
     /// already penalised.
     error TaskManagerNoRevealNotSlashable(uint256 taskId, uint32 round, address trainer);
+
+    /// @notice Emitted when a trainer's locked stake for a round is released.
+    event StakeReleased(uint256 indexed taskId, uint32 indexed round, address indexed trainer, uint256 amount);
     /// @notice Thrown by advance when every round of the task is finalized.
     error TaskManagerTaskComplete(uint256 taskId);
 
@@ -166,6 +178,11 @@ interface ITaskManager is IReputationEdges {
 
     /// @notice Slash a trainer that committed and did not reveal (after the Reveal phase).
     function slashNoReveal(uint256 taskId, uint32 round, address trainer) external;
+
+    /// @notice Once round `round` is finalized: release the stake `trainer`'s commitment
+    /// locked (applying the no-reveal penalty first if it is due). Anyone may call it; false
+    /// when there is nothing to release.
+    function release(uint256 taskId, uint32 round, address trainer) external returns (bool);
 
     /// @notice Register an open dispute on a round (DISPUTE_ROLE only); blocks finalization.
     function openDispute(uint256 taskId, uint32 round) external;

@@ -20,7 +20,40 @@ library BN254 {
         uint256[2] y;
     }
 
+    /// @dev b of the twist y^2 = x^3 + b2 over Fp2: 3 / (9 + i), as (real, imaginary).
+    uint256 internal constant B2_RE = 19485874751759354771024239261021720505790618469301721065564631296452457478373;
+    uint256 internal constant B2_IM = 266929791119991161246907387137283842545076965332900288569378510910307636690;
+
     error BN254PrecompileFailed(uint8 precompile);
+
+    /// @notice Whether `p` is a finite point of G1: coordinates reduced, not the point at
+    /// infinity (0, 0), and on y^2 = x^3 + 3 (G1 has cofactor 1, so on the curve is in G1).
+    function isValidG1(G1Point memory p) internal pure returns (bool) {
+        if (p.x >= P || p.y >= P || (p.x == 0 && p.y == 0)) return false;
+        return mulmod(p.y, p.y, P) == addmod(mulmod(mulmod(p.x, p.x, P), p.x, P), 3, P);
+    }
+
+    /// @notice Whether `p` is a finite point on the G2 twist y^2 = x^3 + 3 / (9 + i): all four
+    /// coordinates reduced, not the point at infinity (all zero). Membership of the order-r
+    /// subgroup is enforced by the pairing precompile (EIP-197), which every use of a G2 key
+    /// goes through; a point outside it makes the precompile fail and the call revert.
+    function isValidG2(G2Point memory p) internal pure returns (bool) {
+        (uint256 xi, uint256 xr, uint256 yi, uint256 yr) = (p.x[0], p.x[1], p.y[0], p.y[1]);
+        if (xi >= P || xr >= P || yi >= P || yr >= P) return false;
+        if ((xi | xr | yi | yr) == 0) return false;
+        (uint256 y2r, uint256 y2i) = _fp2Mul(yr, yi, yr, yi);
+        (uint256 x2r, uint256 x2i) = _fp2Mul(xr, xi, xr, xi);
+        (uint256 x3r, uint256 x3i) = _fp2Mul(x2r, x2i, xr, xi);
+        return y2r == addmod(x3r, B2_RE, P) && y2i == addmod(x3i, B2_IM, P);
+    }
+
+    /// @dev (ar + ai i)(br + bi i) with i^2 = -1.
+    function _fp2Mul(uint256 ar, uint256 ai, uint256 br, uint256 bi) private pure returns (uint256, uint256) {
+        return (
+            addmod(mulmod(ar, br, P), P - mulmod(ai, bi, P), P),
+            addmod(mulmod(ar, bi, P), mulmod(ai, br, P), P)
+        );
+    }
 
     function generatorG1() internal pure returns (G1Point memory) {
         return G1Point(1, 2);

@@ -116,7 +116,7 @@ class Submission:
     commitment: bytes
     revealed: bool
     penalized: bool
-    delta_cid: bytes
+    released: bool  # the stake its commitment locked was released (round finalized)
     trace_root: bytes
     final_state_hash: bytes
 
@@ -126,6 +126,8 @@ class RoundRewards:
     root: bytes
     total: int
     claimed: int
+    claim_deadline: int = 0  # set when the round is finalized; claims close after it
+    swept: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,18 @@ class MeritToken(_Client):
     def transfer(self, sender: Sender, to: str, amount: int) -> TxReceipt:
         return self._send(sender, "transfer", to, amount)
 
+    def finish_minting(self, sender: Sender) -> TxReceipt:
+        return self._send(sender, "finishMinting")
+
+    def cap(self) -> int:
+        return int(self._call("cap"))
+
+    def total_minted(self) -> int:
+        return int(self._call("totalMinted"))
+
+    def minting_finished(self) -> bool:
+        return bool(self._call("mintingFinished"))
+
 
 class Registry(_Client):
     """Stakes, roles, unbonding and slashing."""
@@ -198,6 +212,12 @@ class Registry(_Client):
 
     def grant_slasher(self, sender: Sender, account: str) -> TxReceipt:
         return self._send(sender, "grantRole", self._call("SLASHER_ROLE"), account)
+
+    def grant_locker(self, sender: Sender, account: str) -> TxReceipt:
+        return self._send(sender, "grantRole", self._call("LOCKER_ROLE"), account)
+
+    def locked_of(self, account: str) -> int:
+        return int(self._call("lockedOf", account))
 
     def stake_of(self, account: str) -> int:
         return int(self._call("stakeOf", account))
@@ -269,6 +289,10 @@ class TaskManager(_Client):
     def slash_no_reveal(self, sender: Sender, task_id: int, round_: int, trainer: str) -> TxReceipt:
         return self._send(sender, "slashNoReveal", task_id, round_, trainer)
 
+    def release(self, sender: Sender, task_id: int, round_: int, trainer: str) -> TxReceipt:
+        """Release the stake ``trainer``'s commitment locked (the round must be finalized)."""
+        return self._send(sender, "release", task_id, round_, trainer)
+
     def open_dispute(self, sender: Sender, task_id: int, round_: int) -> TxReceipt:
         return self._send(sender, "openDispute", task_id, round_)
 
@@ -317,8 +341,8 @@ class TaskManager(_Client):
         )  # fmt: skip
 
     def get_submission(self, task_id: int, round_: int, trainer: str) -> Submission:
-        c, revealed, penalized, cid, trace, final = self._call("getSubmission", task_id, round_, trainer)
-        return Submission(bytes(c), bool(revealed), bool(penalized), bytes(cid), bytes(trace), bytes(final))
+        c, revealed, penalized, released, trace, final = self._call("getSubmission", task_id, round_, trainer)
+        return Submission(bytes(c), bool(revealed), bool(penalized), bool(released), bytes(trace), bytes(final))
 
     def is_finalized(self, task_id: int, round_: int) -> bool:
         return bool(self._call("isFinalized", task_id, round_))
@@ -339,9 +363,19 @@ class RewardVault(_Client):
     def bind(self, sender: Sender, task_manager: str) -> TxReceipt:
         return self._send(sender, "bind", task_manager)
 
+    def sweep(self, sender: Sender, task_id: int, round_: int) -> TxReceipt:
+        """After the claim window: send the round's unclaimed allocation to the task owner."""
+        return self._send(sender, "sweep", task_id, round_)
+
+    def claim_window(self) -> int:
+        return int(self._call("claimWindow"))
+
+    def held_for(self, task_id: int) -> int:
+        return int(self._call("heldFor", task_id))
+
     def round_rewards(self, task_id: int, round_: int) -> RoundRewards:
-        root, total, claimed = self._call("roundRewards", task_id, round_)
-        return RoundRewards(bytes(root), int(total), int(claimed))
+        root, total, claimed, deadline, swept = self._call("roundRewards", task_id, round_)
+        return RoundRewards(bytes(root), int(total), int(claimed), int(deadline), bool(swept))
 
     def has_claimed(self, task_id: int, round_: int, account: str) -> bool:
         return bool(self._call("hasClaimed", task_id, round_, account))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,15 @@ from node.chain.reverts import RevertDecoder
 from node.chain.transactor import Sender, Transactor, address_of
 from node.errors import DeploymentError
 
-__all__ = ["CORE_CONTRACTS", "ContractRecord", "DeployParams", "Deployment", "Network", "deploy", "ensure_deployed", "load_deployment", "record_deployment"]
+__all__ = ["CORE_CONTRACTS", "ADMIN_CONTRACTS", "DeployParams", "ContractRecord", "Deployment", "Network", "deploy", "ensure_deployed",
+           "hand_over_admin", "load_deployment", "record_deployment"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
 CORE_CONTRACTS = ("MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle", "RefereeCommittee", "DisputeGame")
+# Contracts with an AccessControl admin (RefereeCommittee and DisputeGame have none).
+ADMIN_CONTRACTS = ("MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle")
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,11 @@ class DeployParams:
     min_stake: int = 10**18
     unbonding_delay: int = 7 * 24 * 3600
     max_pending_unbonds: int = 8
-    committee_threshold: int = 2
+    referee_stake: int = 100 * 10**18  # the committee's stake floor: the cost of one referee identity
+    threshold_numerator: int = 2  # a verdict needs signers with more than 2/3 of the snapshot's weight
+    threshold_denominator: int = 3
+    claim_window: int = 30 * 24 * 3600  # seconds claims stay open after a round is finalized
+    token_cap: int = 10**9 * 10**18  # the most MERIT that can ever be minted
     dispute_bond: int = 10**18
     move_duration: int = 3600
     verdict_duration: int = 6 * 3600
@@ -79,11 +87,14 @@ class Deployment:
                 chain_id=int(data["chain_id"]),
                 deployer=data["deployer"],
                 contracts={k: ContractRecord(**v) for k, v in data["contracts"].items()},
-                params=DeployParams(**data.get("params", {})),
+                params=DeployParams(**{k: v for k, v in data.get("params", {}).items() if k in _PARAM_NAMES}),
                 deployed_at=float(data.get("deployed_at", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DeploymentError(f"malformed deployment record: {exc}", hint="deploy again with --force") from exc
+
+
+_PARAM_NAMES = {f.name for f in fields(DeployParams)}
 
 
 class Network:
@@ -126,20 +137,42 @@ def deploy(
         logger.info("deployed %s at %s", name, address)
         return address
 
-    token = _deploy("MeritToken", admin)
+    token = _deploy("MeritToken", admin, params.token_cap)
     registry = _deploy("Registry", admin, token, params.min_stake, params.unbonding_delay, params.max_pending_unbonds)
-    vault = _deploy("RewardVault", admin, token)
+    vault = _deploy("RewardVault", admin, token, params.claim_window)
     task_manager = _deploy("TaskManager", admin, registry, vault)
     _deploy("ReputationOracle", admin, Web3.to_checksum_address(poster) if poster else admin, params.epoch_post_window)
-    committee = _deploy("RefereeCommittee", registry, params.committee_threshold)
+    committee = _deploy("RefereeCommittee", registry, params.referee_stake, params.threshold_numerator, params.threshold_denominator)
     game = _deploy("DisputeGame", registry, token, task_manager, committee, params.game.as_tuple())
     deployment = Deployment(int(w3.eth.chain_id), admin, records, params, time.time())
     network = Network(w3, deployment, artifacts)
     network.vault.bind(deployer, task_manager)
-    network.registry.grant_slasher(deployer, task_manager)
-    network.registry.grant_slasher(deployer, game)
+    network.committee.bind_game(deployer, game)
+    for slasher in (task_manager, game, committee):
+        network.registry.grant_slasher(deployer, slasher)
+    for locker in (task_manager, committee):
+        network.registry.grant_locker(deployer, locker)
     network.tasks.grant_dispute_role(deployer, game)
     return network
+
+
+def hand_over_admin(network: Network, deployer: Sender, admin: str | None) -> None:
+    """Give DEFAULT_ADMIN_ROLE (and the token's MINTER_ROLE) of every contract to ``admin``,
+    or to nobody when ``admin`` is None, and drop the deployer's. Nothing can be wired or
+    minted by the deployer afterwards."""
+    me = address_of(deployer)
+    token_contract = network.token.contract
+    minter = bytes(token_contract.functions.MINTER_ROLE().call())
+    for name in ADMIN_CONTRACTS:
+        client = network._contract(name)
+        roles = [DEFAULT_ADMIN_ROLE] + ([minter] if name == "MeritToken" else [])
+        for role in roles:
+            if admin is not None and admin.lower() != me.lower():
+                network.tx.send(client.functions.grantRole(role, admin), deployer)
+        # The admin role last: renouncing it first would forbid the grants above.
+        for role in reversed(roles):
+            if admin is None or admin.lower() != me.lower():
+                network.tx.send(client.functions.renounceRole(role, me), deployer)
 
 
 def deployment_file(directory: Path, chain_id: int) -> Path:

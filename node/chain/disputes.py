@@ -9,11 +9,12 @@ from typing import Any, Sequence
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from node.chain.contracts import _Client
+from node.chain.contracts import TaskConfig, _Client
 from node.chain.transactor import Sender
 from verifier.dispute.bls import G1Point, G2Point
 
-__all__ = ["Stage", "Party", "GameParams", "Dispute", "RefereeCommittee", "DisputeGame", "INITIAL_STATE"]
+__all__ = ["Stage", "Party", "GameParams", "Dispute", "CommitteeMember", "RefereeCommittee", "DisputeGame", "INITIAL_STATE",
+           "max_dispute_duration", "max_round_duration"]  # fmt: skip
 
 INITIAL_STATE = 2**32 - 1
 
@@ -48,6 +49,51 @@ class GameParams:
 
     def as_tuple(self) -> tuple[int, ...]:
         return (self.bond, self.move_duration, self.verdict_duration, self.slash_bps, self.reward_bps)
+
+
+def _log2_ceil(n: int) -> int:
+    bits = 0
+    while (1 << bits) < n:
+        bits += 1
+    return bits
+
+
+def max_dispute_duration(steps: int, ops: int, params: GameParams) -> int:
+    """Longest a dispute over a K-step, M-operator round stays open (DisputeGame.maxDisputeDuration):
+    the defender's answer, ceil(log2 K) step moves, the chain end and ceil(log2 M) operator
+    moves, one move window each, then the verdict window."""
+    return params.move_duration * (2 + _log2_ceil(steps) + _log2_ceil(ops)) + params.verdict_duration
+
+
+def max_round_duration(config: TaskConfig, params: GameParams) -> int:
+    """Worst-case seconds from a round's opening until it can be finalized
+    (DisputeGame.maxRoundDuration): the four phases, plus one dispute's longest life for a
+    verifiable task (disputes open before the Score/Challenge deadline and run in parallel;
+    no number of challengers extends it), assuming anyone calls ``advance`` and ``timeout``
+    as soon as they can."""
+    phases = config.commit_duration + config.reveal_duration + config.score_duration + config.challenge_duration
+    if config.steps_per_round == 0:
+        return phases
+    return phases + max_dispute_duration(config.steps_per_round, config.ops_per_step, params)
+
+
+@dataclass(frozen=True)
+class CommitteeMember:
+    """One committee slot (IRefereeCommittee.Member)."""
+
+    index: int
+    weight: int  # zero once slashed for equivocation
+    joined: int
+    left: int
+    account: str
+    left_at: int
+    slashed: bool
+    pk1: G1Point
+    pk2: G2Point
+
+    @property
+    def active(self) -> bool:
+        return self.left == 0
 
 
 @dataclass(frozen=True)
@@ -99,21 +145,65 @@ class Dispute:
 
 
 class RefereeCommittee(_Client):
-    """BLS keys of referees and the threshold check of verdicts."""
+    """Stake-weighted BLS referee keys, per-dispute snapshots and the verdict check."""
 
     def register_key(self, sender: Sender, pk1: G1Point, pk2: G2Point, pop: G1Point) -> tuple[int, TxReceipt]:
         receipt = self._send(sender, "registerKey", pk1, pk2, pop)
         (event,) = self.contract.events.MemberAdded().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["index"]), receipt
 
+    def leave(self, sender: Sender) -> TxReceipt:
+        return self._send(sender, "leave")
+
+    def exit(self, sender: Sender) -> TxReceipt:
+        return self._send(sender, "exit")
+
+    def bind_game(self, sender: Sender, game: str) -> TxReceipt:
+        return self._send(sender, "bindGame", game)
+
+    def prove_equivocation(self, sender: Sender, referee: str, dispute_id: int, op: int,
+                           vote_a: tuple[bytes, G1Point], vote_b: tuple[bytes, G1Point]) -> TxReceipt:  # fmt: skip
+        return self._send(sender, "proveEquivocation", referee, dispute_id, op, vote_a[0], vote_a[1], vote_b[0], vote_b[1])
+
     def verify(self, message: bytes, signers: int, apk2: G2Point, sigma: G1Point) -> bool:
         return bool(self._call("verify", message, signers, apk2, sigma))
+
+    def verify_at(self, message: bytes, signers: int, apk2: G2Point, sigma: G1Point, snapshot: int) -> bool:
+        return bool(self._call("verifyAt", message, signers, apk2, sigma, snapshot))
 
     def size(self) -> int:
         return int(self._call("size"))
 
-    def threshold(self) -> int:
-        return int(self._call("threshold"))
+    def version(self) -> int:
+        return int(self._call("version"))
+
+    def total_weight(self) -> int:
+        return int(self._call("totalWeight"))
+
+    def total_weight_at(self, snapshot: int) -> int:
+        return int(self._call("totalWeightAt", snapshot))
+
+    def stake_floor(self) -> int:
+        return int(self._call("stakeFloor"))
+
+    def leave_delay(self) -> int:
+        return int(self._call("leaveDelay"))
+
+    def game(self) -> str:
+        return str(self._call("game"))
+
+    def threshold(self) -> tuple[int, int]:
+        """(numerator, denominator): a verdict needs signers carrying more than this share of the snapshot's weight."""
+        return int(self._call("thresholdNumerator")), int(self._call("thresholdDenominator"))
+
+    def reaches_threshold(self, weight: int, total: int) -> bool:
+        num, den = self.threshold()
+        return weight > 0 and weight * den > total * num
+
+    def member(self, index: int) -> CommitteeMember:
+        weight, joined, left, account, left_at, slashed, pk1, pk2 = self._call("memberInfo", index)
+        return CommitteeMember(index, int(weight), int(joined), int(left), str(account), int(left_at), bool(slashed),
+                               (int(pk1[0]), int(pk1[1])), (tuple(pk2[0]), tuple(pk2[1])))  # type: ignore[arg-type]  # fmt: skip
 
     def member_g2(self, index: int) -> G2Point:
         x, y = self._call("memberG2", index)
@@ -121,6 +211,10 @@ class RefereeCommittee(_Client):
 
     def index_of(self, account: str) -> int | None:
         plus_one = int(self._call("indexOf", account))
+        return plus_one - 1 if plus_one else None
+
+    def index_at(self, account: str, snapshot: int) -> int | None:
+        plus_one = int(self._call("indexAt", account, snapshot))
         return plus_one - 1 if plus_one else None
 
 
@@ -198,3 +292,18 @@ class DisputeGame(_Client):
 
     def params(self) -> GameParams:
         return GameParams(*self._call("params"))
+
+    def snapshot_of(self, dispute_id: int) -> int:
+        return int(self._call("snapshotOf", dispute_id))
+
+    def is_decided(self, task_id: int, round_: int, defender: str) -> bool:
+        return bool(self._call("isDecided", task_id, round_, defender))
+
+    def has_challenged(self, task_id: int, round_: int, defender: str, challenger: str) -> bool:
+        return bool(self._call("hasChallenged", task_id, round_, defender, challenger))
+
+    def max_dispute_duration(self, steps: int, ops: int) -> int:
+        return int(self._call("maxDisputeDuration", steps, ops))
+
+    def max_round_duration(self, task_id: int) -> int:
+        return int(self._call("maxRoundDuration", task_id))

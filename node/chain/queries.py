@@ -65,6 +65,7 @@ def account_info(net: Network, address: str) -> dict[str, Any]:
         "roles": net.registry.roles_of(address),
         "stake": net.registry.stake_of(address),
         "slashable": net.registry.slashable_of(address),
+        "locked": net.registry.locked_of(address),
         "pending_unbonds": net.registry.pending_unbonds(address),
     })  # fmt: skip
 
@@ -81,7 +82,9 @@ def task_info(net: Network, task_id: int) -> dict[str, Any]:
     info = jsonable(task)
     info["budget"] = task.config.budget
     info["unallocated"] = net.vault.unallocated(task_id)
+    info["held"] = net.vault.held_for(task_id)
     info["complete"] = net.tasks.is_complete(task_id)
+    info["max_round_seconds"] = net.disputes.max_round_duration(task_id)
     return info
 
 
@@ -96,6 +99,8 @@ def round_info(net: Network, task_id: int, round_: int | None = None) -> dict[st
     info["claimable"] = net.tasks.is_finalized(task_id, round_)
     rewards = net.vault.round_rewards(task_id, round_)
     info["claimed_total"] = rewards.claimed
+    info["claim_deadline"] = rewards.claim_deadline
+    info["swept"] = rewards.swept
     info["now"] = net.w3.eth.get_block("latest")["timestamp"]
     return info
 

@@ -69,12 +69,15 @@ class Committee:
         self.indices: dict[str, int] = {}
 
     def register(self, net: Network, stake: int) -> None:
+        """Register each member with at least the committee's stake floor (locked as its weight)."""
+        stake = max(stake, net.committee.stake_floor())
+        chain_id = int(net.w3.eth.chain_id)
         for m in self.members:
             address = address_of(m.sender)
             ensure_role(net, m.sender, Role.REFEREE, stake)
             index = net.committee.index_of(address)
             if index is None:
-                pop = m.key.proof_of_possession(address)
+                pop = m.key.proof_of_possession(address, chain_id, net.committee.address)
                 index, _ = net.committee.register_key(m.sender, g1_to_sol(m.key.pk1), g2_to_sol(m.key.pk2), g1_to_sol(pop))
             self.indices[address] = index
 
@@ -170,6 +173,8 @@ class RefereeNode:
                 continue
             busy = True
             size = self.net.committee.size()
+            if self.net.committee.index_at(self.address, games.snapshot_of(d.dispute_id)) is None:
+                continue  # joined after the dispute opened: not part of its snapshot
             if self.index not in games.votes(d.dispute_id, size):
                 self._vote(d)
             else:
@@ -190,11 +195,14 @@ class RefereeNode:
         self.emit("voted", dispute=d.dispute_id, step=d.step, op=d.op, output_hash=output_hash.hex())
 
     def _submit(self, d: Dispute, votes: dict[int, tuple[bytes, tuple[int, int]]]) -> None:
+        committee = self.net.committee
+        snapshot = self.net.disputes.snapshot_of(d.dispute_id)
+        weights = {i: committee.member(i).weight for i in votes}
         tally: dict[bytes, list[int]] = {}
         for index, (output_hash, _) in votes.items():
             tally.setdefault(output_hash, []).append(index)
-        output_hash, signers = max(tally.items(), key=lambda kv: len(kv[1]))
-        if len(signers) < self.net.committee.threshold():
+        output_hash, signers = max(tally.items(), key=lambda kv: sum(weights[i] for i in kv[1]))
+        if not committee.reaches_threshold(sum(weights[i] for i in signers), committee.total_weight_at(snapshot)):
             return
         sigma = aggregate_g1(bn_point(votes[i][1]) for i in signers)
         apk2 = aggregate_g2(bn_point2(self.net.committee.member_g2(i)) for i in signers)

@@ -166,12 +166,14 @@ class Trainer:
             self.journal.update(round_, claimed=True)
             return
         if self.net.tasks.is_disqualified(self.task_id, round_, self.address):
+            self._release(round_)
             self.journal.update(round_, claimed=True, amount=0, disqualified=True)
             self.emit("disqualified", round=round_)
             return
         leaves = scores_table(self.net, self.store, self.task_id, round_) or []
         mine = next((leaf for leaf in leaves if leaf.account == self.address), None)
         if mine is None or mine.amount == 0:
+            self._release(round_)
             self.journal.update(round_, claimed=True, amount=0)
             self.emit("no-reward", round=round_)
             return
@@ -243,11 +245,26 @@ class Trainer:
         return defending or not complete
 
     def _settle(self, current: int) -> None:
-        """Claim every finalized round this trainer revealed in and has not settled yet."""
+        """Claim every finalized round this trainer revealed in and has not settled yet (a
+        claim also releases the stake the round's commitment locked); release the stake of
+        failed rounds."""
         for past in range(1, current + 1):
             entry = self.journal.round(past)
             if entry.get("revealed") and not entry.get("claimed") and self.net.tasks.is_finalized(self.task_id, past):
                 self._claim(past)
+            elif entry.get("committed") and not entry.get("released") and self.net.tasks.get_round(self.task_id, past).phase == Phase.FINALIZED:
+                self._release(past)
+
+    def _release(self, round_: int) -> None:
+        """Free the stake this round's commitment locked (once the round is finalized)."""
+        sub = self.net.tasks.get_submission(self.task_id, round_, self.address)
+        if sub.commitment != b"\x00" * 32 and not sub.released:
+            try:
+                self.net.tasks.release(self.sender, self.task_id, round_, self.address)
+            except ContractRevert as exc:
+                self.emit("error", round=round_, message=exc.one_line())
+                return
+        self.journal.update(round_, released=True)
 
     def run(self, *, timeout: float | None = None) -> None:
         """Register, then loop until the task is complete (or ``timeout`` seconds pass)."""

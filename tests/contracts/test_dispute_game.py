@@ -167,15 +167,21 @@ def _sign(arena: Arena, members: list[int], dispute_id: int, output_hash: bytes,
 def test_verdict_attacks_are_rejected_and_a_threshold_verdict_settles(arena: Arena, located: tuple[int, bytes]) -> None:
     dispute_id, correct = located
     games = arena.net.disputes
-    with reverts("RefereeCommitteeBelowThreshold", signers=1, threshold=2):
+    weight = arena.net.committee.member(0).weight
+    total = arena.net.committee.total_weight_at(games.snapshot_of(dispute_id))
+    assert total == 3 * weight  # three referees with the same stake
+    with reverts("RefereeCommitteeBelowThreshold", signed=weight, total=total):
         games.submit_verdict(arena.keeper, dispute_id, correct, *_sign(arena, [0], dispute_id, correct))
+    # Exactly two thirds of the weight is not more than two thirds.
+    with reverts("RefereeCommitteeBelowThreshold", signed=2 * weight, total=total):
+        games.submit_verdict(arena.keeper, dispute_id, correct, *_sign(arena, [0, 2], dispute_id, correct))
     with reverts("RefereeCommitteeUnknownSigner", index=5):
-        bitmap, apk2, sigma = _sign(arena, [0, 1], dispute_id, correct)
+        bitmap, apk2, sigma = _sign(arena, [0, 1, 2], dispute_id, correct)
         games.submit_verdict(arena.keeper, dispute_id, correct, bitmap | (1 << 5), apk2, sigma)
     for bad in (
-        _sign(arena, [0, 1], dispute_id, correct, chain_id=999),  # replayed from another chain
-        _sign(arena, [0, 1], dispute_id, correct, other_id=dispute_id + 1),  # signed for another dispute
-        _sign(arena, [0, 1], dispute_id, correct, op=0),  # for another operator
+        _sign(arena, [0, 1, 2], dispute_id, correct, chain_id=999),  # replayed from another chain
+        _sign(arena, [0, 1, 2], dispute_id, correct, other_id=dispute_id + 1),  # signed for another dispute
+        _sign(arena, [0, 1, 2], dispute_id, correct, op=0),  # for another operator
     ):
         with reverts("DisputeGameInvalidVerdict", disputeId=dispute_id):
             games.submit_verdict(arena.keeper, dispute_id, correct, *bad)
@@ -185,8 +191,8 @@ def test_verdict_attacks_are_rejected_and_a_threshold_verdict_settles(arena: Are
     d = games.get(dispute_id)
     message = verdict_message(arena.w3.eth.chain_id, games.address, dispute_id, d.op, b"\x66" * 32)
     with reverts("DisputeGameInvalidVerdict"):
-        games.submit_verdict(arena.keeper, dispute_id, b"\x66" * 32, signer_bitmap([0, 1]), g2_to_sol(attacker.pk2), g1_to_sol(attacker.sign(message)))
-    games.submit_verdict(arena.keeper, dispute_id, correct, *_sign(arena, [0, 2], dispute_id, correct))
+        games.submit_verdict(arena.keeper, dispute_id, b"\x66" * 32, signer_bitmap([0, 1, 2]), g2_to_sol(attacker.pk2), g1_to_sol(attacker.sign(message)))
+    games.submit_verdict(arena.keeper, dispute_id, correct, *_sign(arena, [0, 1, 2], dispute_id, correct))
     d = games.get(dispute_id)
     assert (d.stage, d.winner) == (Stage.RESOLVED, Party.CHALLENGER)
 
@@ -194,19 +200,24 @@ def test_verdict_attacks_are_rejected_and_a_threshold_verdict_settles(arena: Are
 def test_referee_registration_needs_the_role_and_a_proof_of_possession(arena: Arena) -> None:
     committee = arena.net.committee
     key = KeyPair.from_seed(b"newcomer")
-    pop = g1_to_sol(key.proof_of_possession(arena.outsider))
+    chain_id, at = int(arena.w3.eth.chain_id), committee.address
+    pop = g1_to_sol(key.proof_of_possession(arena.outsider, chain_id, at))
     with reverts("RefereeCommitteeNotReferee"):
         committee.register_key(arena.outsider, g1_to_sol(key.pk1), g2_to_sol(key.pk2), pop)
-    register(arena.net, arena.outsider, roles=8, stake=10 * TOKEN)  # type: ignore[arg-type]
+    register(arena.net, arena.outsider, roles=8, stake=committee.stake_floor())  # type: ignore[arg-type]
     victim = arena.committee.members[0].key
     # Rogue key: pk = attacker - victim, which the attacker cannot sign for.
     rogue1 = bn.add(key.pk1, bn.neg(victim.pk1))
     rogue2 = bn.add(key.pk2, bn.neg(victim.pk2))
     with reverts("RefereeCommitteeInvalidProofOfPossession"):
-        committee.register_key(arena.outsider, g1_to_sol(rogue1), g2_to_sol(rogue2), g1_to_sol(key.proof_of_possession(arena.outsider)))
+        committee.register_key(arena.outsider, g1_to_sol(rogue1), g2_to_sol(rogue2), g1_to_sol(key.proof_of_possession(arena.outsider, chain_id, at)))
     # Someone else's valid proof does not transfer to another address.
     with reverts("RefereeCommitteeInvalidProofOfPossession"):
-        committee.register_key(arena.outsider, g1_to_sol(victim.pk1), g2_to_sol(victim.pk2), g1_to_sol(victim.proof_of_possession(arena.referees[0])))
+        committee.register_key(arena.outsider, g1_to_sol(victim.pk1), g2_to_sol(victim.pk2), g1_to_sol(victim.proof_of_possession(arena.referees[0], chain_id, at)))
+    # A proof made for another chain or another committee does not verify here.
+    for other in (key.proof_of_possession(arena.outsider, chain_id + 1, at), key.proof_of_possession(arena.outsider, chain_id, arena.outsider)):
+        with reverts("RefereeCommitteeInvalidProofOfPossession"):
+            committee.register_key(arena.outsider, g1_to_sol(key.pk1), g2_to_sol(key.pk2), g1_to_sol(other))
     index, _ = committee.register_key(arena.outsider, g1_to_sol(key.pk1), g2_to_sol(key.pk2), pop)
     assert index == 3 and committee.size() == 4 and committee.index_of(arena.outsider) == 3
     with reverts("RefereeCommitteeAlreadyMember"):

@@ -130,7 +130,7 @@ def test_reentrant_receiver_cannot_claim_twice(net: Network, accounts: list[str]
 
     token = deploy("ReentrantToken")
     registry = deploy("Registry", admin, token.address, 0, 3600, 3)
-    vault = deploy("RewardVault", admin, token.address)
+    vault = deploy("RewardVault", admin, token.address, 86_400)
     tasks = deploy("TaskManager", admin, registry.address, vault.address)
     claimer = deploy("ReentrantClaimer", vault.address)
     send = net.tx.send
@@ -208,7 +208,7 @@ def test_vault_budget_guards_against_a_faulty_task_manager(net: Network, account
     """A vault bound to a (here: scripted) task manager still never allocates past its deposits."""
     admin, manager, funder = accounts[0], accounts[6], accounts[7]
     art = net.artifacts["RewardVault"]
-    receipt = net.tx.deploy(net.w3.eth.contract(abi=art.abi, bytecode=art.bytecode), admin, admin, net.token.address)
+    receipt = net.tx.deploy(net.w3.eth.contract(abi=art.abi, bytecode=art.bytecode), admin, admin, net.token.address, 86_400)
     vault = net.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
     net.tx.send(vault.functions.bind(manager), admin)
     net.token.approve(funder, vault.address, 10 * TOKEN)

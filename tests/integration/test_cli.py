@@ -45,9 +45,21 @@ def test_deploy_json_on_the_in_process_chain() -> None:
     assert set(info["contracts"]) == {"MeritToken", "Registry", "RewardVault", "TaskManager", "ReputationOracle", "RefereeCommittee", "DisputeGame"}
 
 
+def test_deploy_can_renounce_or_hand_over_admin() -> None:
+    result = meritnet("deploy", "--json", "--renounce-admin")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["admin"] is None
+    new_admin = "0x" + "ab" * 20
+    result = meritnet("deploy", "--json", "--admin", new_admin)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["admin"].lower() == new_admin
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["deploy", "--admin", "0x" + "ab" * 20, "--renounce-admin"], "exclude each other"),
+        (["deploy", "--admin", "0x12"], "is not an address"),
         (["query", "task", "1", "--rpc", "eth-tester://"], "in-process chain"),
         (["deploy", "--rpc", "ftp://nowhere"], "unsupported RPC URI"),
         (["query", "account", "0x00", "--rpc", "http://127.0.0.1:{port}"], "no Ethereum node answers"),

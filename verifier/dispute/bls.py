@@ -14,8 +14,11 @@ one pairing product (0x08):
 
 which holds for all gamma only if ``e(sigma, G2) == e(H(m), apk2)`` and
 ``e(apk1, G2) == e(G1, apk2)``: the signature is valid and ``apk2`` is the G2 twin of the
-summed G1 keys. A proof of possession (a signature over the registrant's address and G1 key)
-is required at registration, which stops rogue-key attacks.
+summed G1 keys. A proof of possession (a signature over the chain id, the committee's
+address, the registrant's address and its G1 key) is required at registration, which stops
+rogue-key attacks and cannot be replayed on another chain or committee. Keys and signatures
+at infinity or off the curve are rejected (:func:`check_g1`, :func:`check_g2`), as the
+contract rejects them: a key at infinity would "sign" every message.
 
 Pure functions over py_ecc's optimized_bn128; points cross into Solidity as integer tuples:
 G1 ``(x, y)``, G2 ``((x_imag, x_real), (y_imag, y_real))`` in the precompile's order.
@@ -32,12 +35,41 @@ from eth_utils import keccak, to_checksum_address
 from py_ecc import optimized_bn128 as bn
 
 __all__ = ["KeyPair", "G1Point", "G2Point", "hash_to_g1", "sign", "aggregate_g1", "aggregate_g2", "g1_to_sol", "g2_to_sol",
-           "pop_message", "verdict_message", "verify", "FIELD", "ORDER"]  # fmt: skip
+           "pop_message", "verdict_message", "verify", "FIELD", "ORDER", "InvalidPoint", "check_g1", "check_g2"]  # fmt: skip
 
 FIELD = bn.field_modulus
 ORDER = bn.curve_order
 G1Point = tuple[int, int]
 G2Point = tuple[tuple[int, int], tuple[int, int]]
+
+
+class InvalidPoint(ValueError):
+    """A key or signature that is not a finite point of the right group."""
+
+
+def check_g1(p: G1Point) -> G1Point:
+    """``p`` if it is a finite point of G1 in Solidity form (reduced, not (0, 0), on
+    y^2 = x^3 + 3); raises InvalidPoint otherwise."""
+    x, y = p
+    if not (0 <= x < FIELD and 0 <= y < FIELD) or (x, y) == (0, 0):
+        raise InvalidPoint(f"G1 point {p} is the point at infinity or unreduced")
+    if (y * y - x * x * x - 3) % FIELD:
+        raise InvalidPoint(f"G1 point {p} is not on the curve")
+    return p
+
+
+def check_g2(p: G2Point) -> G2Point:
+    """``p`` if it is a finite point of G2 in Solidity form: reduced, not all zero, on the
+    twist and in the order-r subgroup; raises InvalidPoint otherwise."""
+    coords = [c for pair in p for c in pair]
+    if any(not 0 <= c < FIELD for c in coords) or not any(coords):
+        raise InvalidPoint(f"G2 point {p} is the point at infinity or unreduced")
+    point = bn_point2(p)
+    if not bn.is_on_curve(point, bn.b2):
+        raise InvalidPoint(f"G2 point {p} is not on the twist")
+    if not bn.is_inf(bn.multiply(point, ORDER)):
+        raise InvalidPoint(f"G2 point {p} is not in the order-r subgroup")
+    return p
 
 
 def _affine(point: tuple) -> tuple:
@@ -102,8 +134,8 @@ class KeyPair:
     def sign(self, message: bytes) -> tuple:
         return sign(self.secret, message)
 
-    def proof_of_possession(self, account: str) -> tuple:
-        return self.sign(pop_message(account, g1_to_sol(self.pk1)))
+    def proof_of_possession(self, account: str, chain_id: int, committee: str) -> tuple:
+        return self.sign(pop_message(account, g1_to_sol(self.pk1), chain_id, committee))
 
 
 def sign(secret: int, message: bytes) -> tuple:
@@ -124,9 +156,13 @@ def aggregate_g2(points: Iterable[tuple]) -> tuple:
     return total
 
 
-def pop_message(account: str, pk1: G1Point) -> bytes:
-    """What a referee signs to prove it holds the key it registers (bound to its address)."""
-    return encode(["string", "address", "uint256", "uint256"], ["meritnet-referee-pop", to_checksum_address(account), *pk1])
+def pop_message(account: str, pk1: G1Point, chain_id: int, committee: str) -> bytes:
+    """What a referee signs to prove it holds the key it registers: bound to the chain, the
+    committee contract and the referee's address."""
+    return encode(
+        ["string", "uint256", "address", "address", "uint256", "uint256"],
+        ["meritnet-referee-pop", chain_id, to_checksum_address(committee), to_checksum_address(account), *pk1],
+    )
 
 
 def verdict_message(chain_id: int, game: str, dispute_id: int, op_index: int, output_hash: bytes) -> bytes:
@@ -136,6 +172,10 @@ def verdict_message(chain_id: int, game: str, dispute_id: int, op_index: int, ou
 
 def verify(message: bytes, sigma: tuple, apk1: tuple, apk2: tuple) -> bool:
     """The contract's check, off chain (slow: two pairings; tests and diagnostics only)."""
+    if bn.is_inf(sigma) or bn.is_inf(apk1) or bn.is_inf(apk2):
+        return False  # the point at infinity "signs" everything
+    if not (bn.is_on_curve(sigma, bn.b) and bn.is_on_curve(apk1, bn.b) and bn.is_on_curve(apk2, bn.b2)):
+        return False
     h = hash_to_g1(message)
     return bn.pairing(bn.G2, sigma) == bn.pairing(apk2, h) and bn.pairing(bn.G2, apk1) == bn.pairing(apk2, bn.G1)
 
