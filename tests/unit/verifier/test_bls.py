@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import pytest
 from py_ecc import optimized_bn128 as bn
 
-import pytest
-
 from tests.helpers import off_subgroup_g2
-from verifier.dispute.bls import FIELD, InvalidPoint, KeyPair, aggregate_g1, check_g1, check_g2, aggregate_g2, g1_to_sol, g2_to_sol, hash_to_g1, pop_message, verdict_message, verify
+from verifier.dispute.bls import (
+    FIELD,
+    InvalidPoint,
+    KeyPair,
+    aggregate_g1,
+    aggregate_g2,
+    check_g1,
+    check_g2,
+    g1_to_sol,
+    g2_to_sol,
+    hash_to_g1,
+    pop_message,
+    verdict_message,
+    verify,
+)
 
 KEYS = [KeyPair.from_seed(bytes([i])) for i in range(3)]
 
