@@ -153,12 +153,20 @@ def _gelu_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gelu(x: torch.Tensor) -> torch.Tensor:
     """GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))), rounded once to float32."""
+    out = _c_unary("rp_gelu", x)
+    if out is not None:
+        return out
     x64, t = _gelu_parts(x)
     return ((x64 * 0.5) * (1.0 + t)).to(torch.float32)
 
 
 def gelu_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """grad * d gelu / dx = grad * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2))."""
+    lib = _native_same(grad, x)
+    if lib is not None:
+        out = torch.empty_like(grad)
+        lib.rp_gelu_grad(grad.data_ptr(), x.data_ptr(), out.data_ptr(), x.numel())
+        return out
     x64, t = _gelu_parts(x)
     d = 0.5 * (1.0 + t) + ((x64 * 0.5) * (1.0 - t * t)) * (_GELU_C * (1.0 + (x64 * x64) * (3 * _GELU_K)))
     return (grad.to(torch.float64) * d).to(torch.float32)
@@ -170,13 +178,24 @@ def adam_moments(moments: torch.Tensor, grad: torch.Tensor, beta1: float, beta2:
     return torch.stack([scale(m, beta1) + scale(grad, 1.0 - beta1), scale(v, beta2) + scale(grad * grad, 1.0 - beta2)])
 
 
-def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float, beta1: float, beta2: float, eps: float) -> torch.Tensor:
-    """p - lr * m_hat / (sqrt(v_hat) + eps); the bias corrections are Python float64 constants,
-    sqrt is IEEE correctly rounded (CPU and CUDA alike) and the division is float64."""
+def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float, beta1: float, beta2: float, eps: float,
+               weight_decay: float = 0.0, warmup: int = 0, total: int = 0) -> torch.Tensor:  # fmt: skip
+    """p - lr_t * m_hat / (sqrt(v_hat) + eps); the bias corrections are Python float64 constants,
+    sqrt is IEEE correctly rounded (CPU and CUDA alike) and the division is float64. AdamW:
+    with ``weight_decay`` the param is first scaled by ``1 - lr_t * weight_decay`` (decoupled
+    decay); ``lr_t`` follows the warm-up + cosine schedule of
+    :func:`verifier.repops.transformer.lr_at` when ``warmup`` or ``total`` is set."""
+    if warmup or total:
+        from verifier.repops.transformer import lr_at
+
+        lr = lr_at(step, lr, warmup, total)
     m_hat = moments[0].to(torch.float64) * (1.0 / (1.0 - beta1**step))
     v_hat = moments[1].to(torch.float64) * (1.0 / (1.0 - beta2**step))
     update = (m_hat * (1.0 / (torch.sqrt(v_hat) + eps))) * lr
-    return (param.to(torch.float64) - update).to(torch.float32)
+    p64 = param.to(torch.float64)
+    if weight_decay:
+        p64 = p64 * (1.0 - lr * weight_decay)
+    return (p64 - update).to(torch.float32)
 
 
 def log(x: torch.Tensor) -> torch.Tensor:

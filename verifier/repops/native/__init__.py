@@ -41,8 +41,16 @@ _SIGNATURES = {
     "rp_sub_scaled": [_p, _p, _c_float, _p, _c_int64],
     "rp_relu": [_p, _p, _c_int64],
     "rp_relu_grad": [_p, _p, _p, _c_int64],
+    "rp_bmm": [_p, _c_int64, _c_int64, _c_int64, _p, _c_int64, _c_int64, _c_int64, _p, _c_int64, _c_int64, _c_int64, _c_int64],
+    "rp_causal_softmax": [_p, _p, _c_int64, _c_int64, _c_float],
+    "rp_causal_softmax_grad": [_p, _p, _p, _c_int64, _c_int64, _c_float],
+    "rp_layer_norm": [_p, _p, _p, _p, _c_int64, _c_int64, _c_double],
+    "rp_layer_norm_grad": [_p, _p, _p, _p, _c_int64, _c_int64, _c_double],
+    "rp_layer_norm_xhat_prod": [_p, _p, _p, _c_int64, _c_int64, _c_double],
+    "rp_gelu": [_p, _p, _c_int64],
+    "rp_gelu_grad": [_p, _p, _p, _c_int64],
 }
-_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad")
+_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad", "rp_gelu", "rp_gelu_grad")
 
 _DTYPES = (torch.float32, torch.int64)
 _state: dict[str, object] = {}
@@ -98,6 +106,7 @@ def _load() -> ctypes.CDLL | None:
 
     terms = (ctypes.c_double * kernels.EXP_TERMS_COUNT)(*kernels.EXP_TERMS)
     logs = (ctypes.c_double * len(kernels.LOG_TERMS))(*kernels.LOG_TERMS)
+    lib.rp_init_gelu(_c_double(kernels._GELU_C), _c_double(kernels._GELU_K), _c_double(3 * kernels._GELU_K))
     lib.rp_init(terms, _c_double(kernels.LN2_HI), _c_double(kernels.LN2_LO), _c_double(kernels.LOG2E), _c_double(kernels.FLT_MIN), logs)
     return lib
 

@@ -262,3 +262,174 @@ void rp_relu(const float *x, float *out, int64_t n) {
 void rp_relu_grad(const float *g, const float *x, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.0f ? g[i] : 0.0f;
 }
+
+/* Batched matmul: rp_matmul over the leading index (strides in floats). */
+int rp_bmm(const float *a, int64_t sa_b, int64_t sa0, int64_t sa1, const float *b, int64_t sb_b, int64_t sb0, int64_t sb1, float *out,
+           int64_t batch, int64_t m, int64_t k, int64_t n) {
+    for (int64_t i = 0; i < batch; i++) {
+        int rc = rp_matmul(a + i * sa_b, sa0, sa1, b + i * sb_b, sb0, sb1, out + i * m * n, m, k, n);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Causal softmax of rows of `s` (batch x t x t): x = s * scale, x[i, j > i] = -inf,
+ * p = exp(x - max) * (float)(1.0 / tree(exp(x - max))). */
+int rp_causal_softmax(const float *s, float *out, int64_t batch, int64_t t, float scale) {
+    float *w = malloc((size_t)(t + 1) * sizeof(float));
+    if (!w) return -1;
+    for (int64_t r = 0; r < batch * t; r++) {
+        const int64_t i = r % t;
+        const float *row = s + r * t;
+        float *o = out + r * t;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < t; j++) {
+            const float x = j > i ? -INFINITY : row[j] * scale;
+            o[j] = x;
+            if (x > mx || isnan(x)) mx = isnan(mx) ? mx : x;
+        }
+        const float masked = exp32(-INFINITY - mx);
+        for (int64_t j = 0; j < t; j++) {
+            o[j] = j > i ? masked : exp32(o[j] - mx);
+            w[j] = o[j];
+        }
+        tree(w, t, 1);
+        const float rcp = (float)(1.0 / (double)w[0]);
+        for (int64_t j = 0; j < t; j++) o[j] = o[j] * rcp;
+    }
+    free(w);
+    return 0;
+}
+
+/* d scores = (p * (dp - tree(dp * p))) * scale, rows of length t. */
+int rp_causal_softmax_grad(const float *dp, const float *p, float *out, int64_t rows, int64_t t, float scale) {
+    float *w = malloc((size_t)(t + 1) * sizeof(float));
+    if (!w) return -1;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *d = dp + r * t, *q = p + r * t;
+        float *o = out + r * t;
+        for (int64_t j = 0; j < t; j++) w[j] = d[j] * q[j];
+        tree(w, t, 1);
+        const float sum = w[0];
+        for (int64_t j = 0; j < t; j++) {
+            const float u = d[j] - sum;
+            const float v = q[j] * u;
+            o[j] = v * scale;
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* LayerNorm statistics of one row: xc (centered, into xc) and rstd; w is scratch (d + 1). */
+static float ln_row(const float *x, float *xc, float *w, int64_t d, float inv, double eps) {
+    for (int64_t j = 0; j < d; j++) w[j] = x[j];
+    tree(w, d, 1);
+    const float mean = w[0] * inv;
+    for (int64_t j = 0; j < d; j++) {
+        xc[j] = x[j] - mean;
+        w[j] = xc[j] * xc[j];
+    }
+    tree(w, d, 1);
+    const float var = w[0] * inv;
+    return (float)(1.0 / sqrt((double)var + eps));
+}
+
+int rp_layer_norm(const float *x, const float *weight, const float *bias, float *out, int64_t rows, int64_t d, double eps) {
+    float *w = malloc((size_t)(d + 1) * sizeof(float));
+    if (!w) return -1;
+    const float inv = (float)(1.0 / (double)d);
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = out + r * d;
+        const float rstd = ln_row(x + r * d, o, w, d, inv, eps);
+        for (int64_t j = 0; j < d; j++) {
+            const float xh = o[j] * rstd;
+            const float y = xh * weight[j];
+            o[j] = y + bias[j];
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* dx = ((g*w - tree(g*w)/d) - xhat * (tree(g*w*xhat)/d)) * rstd, row by row. */
+int rp_layer_norm_grad(const float *g, const float *x, const float *weight, float *out, int64_t rows, int64_t d, double eps) {
+    float *w = malloc((size_t)(3 * d + 1) * sizeof(float));
+    if (!w) return -1;
+    float *xh = w + d + 1, *dxh = xh + d;
+    const float inv = (float)(1.0 / (double)d);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *gr = g + r * d;
+        float *o = out + r * d;
+        const float rstd = ln_row(x + r * d, xh, w, d, inv, eps);
+        for (int64_t j = 0; j < d; j++) {
+            xh[j] = xh[j] * rstd;
+            dxh[j] = gr[j] * weight[j];
+            w[j] = dxh[j];
+        }
+        tree(w, d, 1);
+        const float a = w[0] * inv;
+        for (int64_t j = 0; j < d; j++) w[j] = dxh[j] * xh[j];
+        tree(w, d, 1);
+        const float c = w[0] * inv;
+        for (int64_t j = 0; j < d; j++) {
+            const float t1 = dxh[j] - a;
+            const float t2 = xh[j] * c;
+            const float t3 = t1 - t2;
+            o[j] = t3 * rstd;
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* out = g * xhat (elementwise), the rows of LayerNorm's weight gradient before the tree. */
+int rp_layer_norm_xhat_prod(const float *g, const float *x, float *out, int64_t rows, int64_t d, double eps) {
+    float *w = malloc((size_t)(d + 1) * sizeof(float));
+    if (!w) return -1;
+    const float inv = (float)(1.0 / (double)d);
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = out + r * d;
+        const float rstd = ln_row(x + r * d, o, w, d, inv, eps);
+        for (int64_t j = 0; j < d; j++) {
+            const float xh = o[j] * rstd;
+            o[j] = g[r * d + j] * xh;
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* GELU (tanh form) and its gradient, in float64 from basic operations, rounded once. */
+static double gelu_c, gelu_k, gelu_k3;
+
+void rp_init_gelu(double c, double k, double k3) {
+    gelu_c = c;
+    gelu_k = k;
+    gelu_k3 = k3;
+}
+
+static double gelu_tanh(double x) {
+    double z = ((x + ((x * x) * x) * gelu_k) * gelu_c) * 2.0;
+    if (z < -80.0) z = -80.0; /* torch.clamp: NaN stays NaN */
+    if (z > 80.0) z = 80.0;
+    const double e = exp64(z);
+    return 1.0 - 2.0 * (1.0 / (e + 1.0));
+}
+
+void rp_gelu(const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const double v = (double)x[i];
+        const double t = gelu_tanh(v);
+        out[i] = (float)((v * 0.5) * (1.0 + t));
+    }
+}
+
+void rp_gelu_grad(const float *g, const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const double v = (double)x[i];
+        const double t = gelu_tanh(v);
+        const double d = 0.5 * (1.0 + t) + ((v * 0.5) * (1.0 - t * t)) * (gelu_c * (1.0 + (v * v) * gelu_k3));
+        out[i] = (float)((double)g[i] * d);
+    }
+}
