@@ -47,6 +47,9 @@ CASES: dict[str, Callable[[], torch.Tensor]] = {
     "embed_grad": lambda: tr.embed_grad(GE, TOKENS, 13),
     "global_norm": lambda: tr.global_norm(X, W, G),
     "clip": lambda: tr.clip(G, tr.global_norm(G), 1.0),
+    "adam_moments": lambda: kernels.adam_moments(torch.stack([G, G.abs()]), X, 0.9, 0.999),
+    "adam_param": lambda: kernels.adam_param(X, torch.stack([G, G.abs()]), 3, 0.01, 0.9, 0.999, 1e-8),
+    "adamw_param_cosine": lambda: kernels.adam_param(X, torch.stack([G, G.abs()]), 3, 0.01, 0.9, 0.999, 1e-8, weight_decay=0.1, warmup=2, total=9),
     "gelu": lambda: kernels.gelu(X * 3),
     "gelu_grad": lambda: kernels.gelu_grad(G, X * 3),
 }
