@@ -174,6 +174,11 @@ def gelu_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def adam_moments(moments: torch.Tensor, grad: torch.Tensor, beta1: float, beta2: float) -> torch.Tensor:
     """The updated moments (stacked m, v): m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 (separate products and sums)."""
+    lib = _native_same(moments[0], moments[1], grad) if moments.is_contiguous() else None
+    if lib is not None:
+        out = torch.empty_like(moments)
+        lib.rp_adam_moments(moments.data_ptr(), grad.data_ptr(), out.data_ptr(), grad.numel(), beta1, 1.0 - beta1, beta2, 1.0 - beta2)
+        return out
     m, v = moments[0], moments[1]
     return torch.stack([scale(m, beta1) + scale(grad, 1.0 - beta1), scale(v, beta2) + scale(grad * grad, 1.0 - beta2)])
 
@@ -189,13 +194,17 @@ def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float,
         from verifier.repops.transformer import lr_at
 
         lr = lr_at(step, lr, warmup, total)
+    decay = 1.0 - lr * weight_decay if weight_decay else 1.0
+    lib = _native_same(param, moments[0], moments[1]) if moments.is_contiguous() else None
+    if lib is not None:
+        out = torch.empty_like(param)
+        lib.rp_adam_param(param.data_ptr(), moments.data_ptr(), out.data_ptr(), param.numel(), 1.0 / (1.0 - beta1**step),
+                          1.0 / (1.0 - beta2**step), eps, lr, decay)  # fmt: skip
+        return out
     m_hat = moments[0].to(torch.float64) * (1.0 / (1.0 - beta1**step))
     v_hat = moments[1].to(torch.float64) * (1.0 / (1.0 - beta2**step))
     update = (m_hat * (1.0 / (torch.sqrt(v_hat) + eps))) * lr
-    p64 = param.to(torch.float64)
-    if weight_decay:
-        p64 = p64 * (1.0 - lr * weight_decay)
-    return (p64 - update).to(torch.float32)
+    return (param.to(torch.float64) * decay - update).to(torch.float32)
 
 
 def log(x: torch.Tensor) -> torch.Tensor:

@@ -48,9 +48,11 @@ _SIGNATURES = {
     "rp_layer_norm_grad": [_p, _p, _p, _p, _c_int64, _c_int64, _c_double],
     "rp_layer_norm_xhat_prod": [_p, _p, _p, _c_int64, _c_int64, _c_double],
     "rp_gelu": [_p, _p, _c_int64],
+    "rp_adam_moments": [_p, _p, _p, _c_int64, _c_float, _c_float, _c_float, _c_float],
+    "rp_adam_param": [_p, _p, _p, _c_int64, _c_double, _c_double, _c_double, _c_double, _c_double],
     "rp_gelu_grad": [_p, _p, _p, _c_int64],
 }
-_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad", "rp_gelu", "rp_gelu_grad")
+_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad", "rp_gelu", "rp_gelu_grad", "rp_adam_moments", "rp_adam_param")
 
 _DTYPES = (torch.float32, torch.int64)
 _state: dict[str, object] = {}

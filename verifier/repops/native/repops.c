@@ -433,3 +433,23 @@ void rp_gelu_grad(const float *g, const float *x, float *out, int64_t n) {
         out[i] = (float)((double)g[i] * d);
     }
 }
+
+/* Adam's moments (mv: m then v, n each): m' = m * b1 + g * c1, v' = v * b2 + (g * g) * c2 (float32). */
+void rp_adam_moments(const float *mv, const float *g, float *out, int64_t n, float b1, float c1, float b2, float c2) {
+    for (int64_t i = 0; i < n; i++) {
+        const float a = mv[i] * b1, b = g[i] * c1;
+        out[i] = a + b;
+        const float sq = g[i] * g[i];
+        const float c = mv[n + i] * b2, d = sq * c2;
+        out[n + i] = c + d;
+    }
+}
+
+/* Adam's parameter update in float64, rounded once: (p * decay) - ((m * k1) * (1 / (sqrt(v * k2) + eps))) * lr. */
+void rp_adam_param(const float *p, const float *mv, float *out, int64_t n, double k1, double k2, double eps, double lr, double decay) {
+    for (int64_t i = 0; i < n; i++) {
+        const double m_hat = (double)mv[i] * k1, v_hat = (double)mv[n + i] * k2;
+        const double update = (m_hat * (1.0 / (sqrt(v_hat) + eps))) * lr;
+        out[i] = (float)((double)p[i] * decay - update);
+    }
+}
