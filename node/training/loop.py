@@ -81,7 +81,10 @@ class TrainConfig:
         """The model's recipe (e.g. AdamW, clipping and a schedule for the GPT) with ``overrides``
         on top; overrides that are None are ignored."""
         recipe = dict(get_model(model).recipe)
-        recipe.update({k: v for k, v in overrides.items() if v is not None})
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        if chosen.get("optimizer", recipe.get("optimizer", "sgd")) != "adam":  # the recipe's Adam-only settings go with Adam
+            recipe = {k: v for k, v in recipe.items() if k not in ("weight_decay", "warmup", "schedule")}
+        recipe.update(chosen)
         return cls(model=model, **recipe)
 
     def adam_schedule(self) -> dict[str, Any]:
