@@ -142,7 +142,7 @@ def run_demo(cfg: DemoConfig, out: Path, *, on_event: Callable[[dict[str, Any]],
             tail = failed[0].log.read_text()[-800:]
             raise MeritnetError(f"{failed[0].name} exited with code {failed[0].proc.returncode}: {tail.strip()}")
         net.reputation.grant_poster(owner, aggregator)
-        epoch, reputation = post_epoch(net, aggregator, owner)
+        epoch, reputation = post_epoch(net, aggregator, owner, store=store)
         on_event({"event": "reputation-posted", "epoch": epoch})
         return _report(net, store, task_id, owner, aggregator, trainers, reputation.scores, epoch)
     finally:

@@ -164,7 +164,7 @@ def run_scenario(cfg: ScenarioConfig, out: Path, *, on_event: Callable[[dict[str
         for r in range(1, net.tasks.get_task(task_id).current_round + 1):
             if r not in posted_rounds and net.tasks.is_finalized(task_id, r):
                 posted_rounds.add(r)
-                epoch, result = post_epoch(net, owner, owner, walks=cfg.walks)
+                epoch, result = post_epoch(net, owner, owner, walks=cfg.walks, store=store)
                 epochs.append(result.scores)
                 record({"event": "reputation-posted", "epoch": epoch, "round": r})
         if not any(busy) and net.tasks.is_complete(task_id):

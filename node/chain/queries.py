@@ -17,7 +17,7 @@ from web3 import Web3
 from node.chain.contracts import Role
 from node.chain.deploy import Network
 from node.errors import ConfigError
-from verifier.merkle import RewardLeaf, SortedMerkleTree
+from verifier.merkle import RewardLeaf, SortedMerkleTree, reward_leaves
 
 __all__ = ["jsonable", "deployment_info", "account_info", "task_info", "round_info", "rewards_info", "load_leaves"]
 
@@ -101,14 +101,15 @@ def round_info(net: Network, task_id: int, round_: int | None = None) -> dict[st
 
 
 def load_leaves(path: Path) -> list[RewardLeaf]:
-    """A round's reward table: a JSON list of {"account", "score", "amount"}."""
+    """A round's reward table from a JSON file: a ``StandardMerkleTree.dump()`` (leafEncoding
+    ``["address", "int256", "uint256"]``), a scores table, or a list of {"account", "score", "amount"}."""
     try:
-        data = json.loads(path.read_text())
-        return [RewardLeaf(Web3.to_checksum_address(e["account"]), int(e["score"]), int(e["amount"])) for e in data]
+        return reward_leaves(json.loads(path.read_text()))
     except OSError as exc:
         raise ConfigError(f"cannot read the reward table {path}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{path} is not a reward table: {exc}", hint='expected [{"account", "score", "amount"}, ...]') from exc
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        raise ConfigError(f"{path} is not a reward table: {exc}",
+                          hint='expected a StandardMerkleTree dump (format "standard-v1"), a scores table, or [{"account", "score", "amount"}, ...]') from exc  # fmt: skip
 
 
 def rewards_info(net: Network, address: str, task_id: int, rounds: Sequence[int] | None = None, leaves: Sequence[RewardLeaf] | None = None) -> dict[str, Any]:

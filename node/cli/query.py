@@ -59,7 +59,7 @@ def rewards(
     address: Annotated[str, typer.Argument(help="0x address of the trainer")],
     task_id: Annotated[int, typer.Option("--task", help="Task id")],
     round_number: Annotated[int | None, typer.Option("--round", help="One round (default: all)")] = None,
-    leaves: Annotated[Path | None, typer.Option("--leaves", help="A reward table (JSON) to use instead of the one in the content store")] = None,
+    leaves: Annotated[Path | None, typer.Option("--leaves", help="A reward table (JSON: a StandardMerkleTree dump, a scores table or a list of leaves) to use instead of the one in the content store")] = None,
     store: Annotated[str | None, typer.Option("--store", help="Content store holding the published scores tables (default: the configured one).")] = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip

@@ -32,7 +32,7 @@ from node.training.codec import decode_tensors, encode_tensors
 from node.training.data import assign_shard
 from node.training.loop import apply_delta, evaluate
 from node.training.ops import get_backend
-from verifier.merkle import RewardLeaf, SortedMerkleTree, TraceTree
+from verifier.merkle import REWARD_ENCODING, RewardLeaf, StandardMerkleTree, TraceTree
 from verifier.reputation.epoch import EpochResult
 from verifier.scoring import fedavg, leave_one_out, relative_improvement, to_fixed_score
 from verifier.scoring.shapley import shapley
@@ -180,7 +180,7 @@ class Aggregator:
         top = max((v for v in scores.values() if v > 0), default=0.0)
         return {k: max(0.0, v) / top for k, v in scores.items()} if top > 0 else {}
 
-    def compute(self, round_: int) -> tuple[dict[str, Any], SortedMerkleTree, bytes, TraceTree]:
+    def compute(self, round_: int) -> tuple[dict[str, Any], StandardMerkleTree, bytes, TraceTree]:
         """Score and aggregate round ``round_`` (nothing is stored or posted): the scores table,
         its Merkle tree, the new model's bytes and the aggregation trace. A verifier calls it
         too and compares the roots."""
@@ -236,7 +236,7 @@ class Aggregator:
         # Commitment to the aggregation's inputs and output, in order.
         trace = TraceTree([hashlib.sha256(rnd.base_model_cid).digest(), *[hashlib.sha256(bytes(as_cid(s.delta_cid))).digest() for s in scored], hashlib.sha256(model_bytes).digest()])
         # A table with no trainer still needs a root: a zero-amount leaf for the aggregator itself.
-        tree = SortedMerkleTree([lf.hash() for lf in leaves] or [RewardLeaf(self.address, 0, 0).hash()])
+        tree = StandardMerkleTree.of([lf.row() for lf in leaves] or [RewardLeaf(self.address, 0, 0).row()], REWARD_ENCODING)
         return table, tree, model_bytes, trace
 
     def aggregate(self, round_: int) -> dict[str, Any]:
@@ -244,6 +244,11 @@ class Aggregator:
         table, tree, model_bytes, trace = self.compute(round_)
         new_cid = retry(lambda: self.store.put(model_bytes), what="store the new model")
         self.store.pin(new_cid)
+        # The same rows as StandardMerkleTree.dump(), so @openzeppelin/merkle-tree loads them;
+        # the table names it (the table's own CID is the one on chain).
+        tree_cid = retry(lambda: self.store.put(json.dumps(tree.dump()).encode()), what="store the scores tree")
+        self.store.pin(tree_cid)
+        table = {**table, "merkle_tree": str(tree_cid)}
         table_cid = retry(lambda: self.store.put(json.dumps(table, sort_keys=True).encode()), what="store the scores table")
         self.store.pin(table_cid)
         scored = table["entries"]

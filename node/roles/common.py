@@ -31,7 +31,7 @@ from node.training.codec import decode_tensors, spec_of
 from node.training.data import DataManifest, Dataset, decode_dataset
 from node.training.loop import TrainConfig
 from node.training.models import get_model
-from verifier.merkle import RewardLeaf
+from verifier.merkle import RewardLeaf, reward_leaves
 
 __all__ = ["TaskData", "ensure_role", "retry", "run_daemon", "try_advance", "config_cid", "scores_table", "scores_table_json", "RETRYABLE"]
 
@@ -146,11 +146,15 @@ def scores_table_json(net: Network, store: ContentStore, task_id: int, round_: i
 
 
 def scores_table(net: Network, store: ContentStore, task_id: int, round_: int) -> list[RewardLeaf] | None:
-    """The reward leaves a round's aggregator published (None before it posted)."""
+    """The reward leaves a round's aggregator published (None before it posted): from the
+    scores table, or from a ``StandardMerkleTree`` dump where the round's CID holds one."""
     table = scores_table_json(net, store, task_id, round_)
     if table is None:
         return None
-    return [RewardLeaf(e["account"], int(e["score"]), int(e["amount"])) for e in table["leaves"]]
+    try:
+        return reward_leaves(table)
+    except ValueError as exc:
+        raise ConfigError(f"the scores table of task {task_id} round {round_} is malformed: {exc}") from exc
 
 
 @dataclass

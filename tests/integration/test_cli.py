@@ -14,8 +14,10 @@ from node.chain.contracts import Role
 from node.chain.deploy import load_deployment
 from node.chain.devnet import anvil_binary
 from node.chain.provider import connect
+from node.storage import as_cid, open_store
 from tests.conftest import free_port
 from tests.helpers import TOKEN, create_task, register
+from verifier.merkle import REWARD_ENCODING, StandardMerkleTree
 
 _ANVIL = anvil_binary()
 CAST = _ANVIL.parents[2] / _ANVIL.parents[1].name.replace("anvil", "cast") / "bin" / "cast"
@@ -167,9 +169,32 @@ def test_reputation_commands_on_a_devnet(tmp_path: Path, anvil_url: str) -> None
     assert now["scores"][0]["address"] == owner and now["scores"][0]["score"] > 0
     # post-epoch by the deployer (it is the admin, so grant itself the role first)
     net.reputation.grant_poster(w3.eth.accounts[0], w3.eth.accounts[0])
-    second = meritnet("post-epoch", "--ego", owner, "--walks", "500", "--rpc", anvil_url, "--json", env=env)
+    store = f"embedded:{tmp_path / 'store'}"
+    second = meritnet("post-epoch", "--ego", owner, "--walks", "500", "--store", store, "--rpc", anvil_url, "--json", env=env)
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["epoch"] == 2
+    # the epoch's table is published as a StandardMerkleTree dump and read back in place of a recomputation
+    dump = json.loads(open_store(store, default_dir=tmp_path).get(as_cid(json.loads(second.stdout)["table"])))
+    assert dump["format"] == "standard-v1" and dump["leafEncoding"] == ["address", "int256"]
+    (tmp_path / "epoch2.json").write_text(json.dumps(dump))
+    recomputed = json.loads(meritnet("reputation", "--epoch", "2", "--walks", "500", "--rpc", anvil_url, "--json", env=env).stdout)
+    for how in (["--published", "--store", store], ["--table", str(tmp_path / "epoch2.json")]):
+        read = meritnet("reputation", "--epoch", "2", *how, "--rpc", anvil_url, "--json", env=env)
+        assert read.returncode == 0, read.stderr
+        data = json.loads(read.stdout)
+        assert data["root"] == recomputed["root"] and all(e["verified_on_chain"] for e in data["scores"])
+        assert {e["address"]: e["fixed"] for e in data["scores"]} == {e["address"]: e["fixed"] for e in recomputed["scores"]}
+    wrong_epoch = meritnet("reputation", "--epoch", "1", "--table", str(tmp_path / "epoch2.json"), "--rpc", anvil_url, env=env)
+    assert wrong_epoch.returncode == 1 and "is not the posted root" in wrong_epoch.stderr
+    # the round's reward table as a StandardMerkleTree dump serves `query rewards --leaves`
+    rows = [(r["account"], r["score"], r["amount"]) for r in report["rewards"]]
+    (tmp_path / "rewards.json").write_text(json.dumps(StandardMerkleTree.of(rows, REWARD_ENCODING).dump()))
+    trainer = rows[0][0]
+    claim = meritnet("query", "rewards", trainer, "--task", str(report["task"]["task_id"]), "--round", "1", "--leaves", str(tmp_path / "rewards.json"),
+                     "--rpc", anvil_url, "--json", env=env)  # fmt: skip
+    assert claim.returncode == 0, claim.stderr
+    (entry,) = json.loads(claim.stdout)["rounds"]
+    assert entry["amount"] == rows[0][2] and entry["claimed"] is True and entry["proof"] is not None
     script = subprocess.run(
         [sys.executable, "scripts/query_reputation.py", "--rpc", anvil_url, "--deployments", env["MERITNET_DEPLOYMENTS"], "--epoch", "2", "--walks", "500"],
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],

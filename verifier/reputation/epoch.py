@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from verifier.merkle import SortedMerkleTree
+from verifier.merkle import REPUTATION_ENCODING, StandardMerkleTree, is_tree_dump
 from verifier.reputation.meritrank import MeritRank
 
-__all__ = ["EdgeRecord", "EpochResult", "aggregate_edges", "compute_epoch", "score_leaf_hash", "to_fixed", "WEIGHT_UNIT"]
+__all__ = ["EdgeRecord", "EpochResult", "aggregate_edges", "compute_epoch", "epoch_from_dump", "score_leaf_hash", "to_fixed", "WEIGHT_UNIT"]
 
 WEIGHT_UNIT = 10**18  # on-chain weights and scores are fixed point with 18 decimals
 
@@ -34,7 +34,7 @@ class EpochResult:
     ego: str
     scores: dict[str, float]
     fixed: dict[str, int]
-    tree: SortedMerkleTree
+    tree: StandardMerkleTree  # rows (account, fixed score), as @openzeppelin/merkle-tree builds them
 
     @property
     def root(self) -> bytes:
@@ -42,7 +42,7 @@ class EpochResult:
 
     def proof(self, account: str) -> list[bytes]:
         account = to_checksum_address(account)
-        return self.tree.proof(score_leaf_hash(account, self.fixed[account]))
+        return self.tree.proof((account, self.fixed[account]))
 
 
 def to_fixed(score: float) -> int:
@@ -73,5 +73,17 @@ def compute_epoch(records: Iterable[EdgeRecord], *, ego: str, seed: bytes, snaps
     mr = MeritRank(edges, alpha=alpha, walks=walks, beta=beta, seed=int.from_bytes(seed, "big"))
     scores = mr.scores(ego) if ego in mr.nodes else {ego: 1.0}
     fixed = {str(a): to_fixed(s) for a, s in scores.items()}
-    tree = SortedMerkleTree([score_leaf_hash(a, v) for a, v in sorted(fixed.items())])
+    tree = StandardMerkleTree.of(sorted(fixed.items()), REPUTATION_ENCODING)
     return EpochResult(ego, {str(a): s for a, s in scores.items()}, fixed, tree)
+
+
+def epoch_from_dump(data: object, ego: str) -> EpochResult:
+    """An epoch's scores from its published table, a ``StandardMerkleTree.dump()`` with
+    leafEncoding ``["address", "int256"]`` (checked in full; raises ValueError)."""
+    if not is_tree_dump(data):
+        raise ValueError('expected a StandardMerkleTree dump (format "standard-v1")')
+    tree = StandardMerkleTree.load(data)  # type: ignore[arg-type]
+    if tree.leaf_encoding != REPUTATION_ENCODING:
+        raise ValueError(f"the tree's leafEncoding is {list(tree.leaf_encoding)}, not a reputation table's {list(REPUTATION_ENCODING)}")
+    fixed = {str(a): int(v) for a, v in tree.rows}
+    return EpochResult(to_checksum_address(ego), {a: v / WEIGHT_UNIT for a, v in fixed.items()}, fixed, tree)
