@@ -156,7 +156,12 @@ def embed_grad(g: torch.Tensor, tokens: torch.Tensor, vocab: int) -> torch.Tenso
 def global_norm(*grads: torch.Tensor) -> torch.Tensor:
     """sqrt of one tree over every squared element (in the given order), float64 sqrt rounded once."""
     squares = torch.cat([(g * g).reshape(-1) for g in grads])
-    total = tree_sum(squares, 0)
+    lib = native.usable(squares) if squares.dtype == torch.float32 else None
+    if lib is not None:
+        total = torch.empty((), dtype=torch.float32)
+        _check(lib.rp_tree_vec(squares.data_ptr(), total.data_ptr(), squares.numel()))
+    else:
+        total = tree_sum(squares, 0)
     return torch.sqrt(total.to(torch.float64)).to(torch.float32).reshape(1)
 
 

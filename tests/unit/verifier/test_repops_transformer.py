@@ -31,6 +31,7 @@ DP = rand(6, 9, 9)
 TOKENS = torch.randint(0, 13, (4, 9), generator=GEN)
 WTE, WPE = rand(13, 16), rand(9, 16)
 GE = rand(36, 16)
+LONG = rand(1000, 77)
 
 CASES: dict[str, Callable[[], torch.Tensor]] = {
     "bmm": lambda: tr.bmm(Q, K, trans_b=True),
@@ -46,6 +47,7 @@ CASES: dict[str, Callable[[], torch.Tensor]] = {
     "embed": lambda: tr.embed(TOKENS, WTE, WPE),
     "embed_grad": lambda: tr.embed_grad(GE, TOKENS, 13),
     "global_norm": lambda: tr.global_norm(X, W, G),
+    "global_norm_long": lambda: tr.global_norm(LONG, W),
     "clip": lambda: tr.clip(G, tr.global_norm(G), 1.0),
     "adam_moments": lambda: kernels.adam_moments(torch.stack([G, G.abs()]), X, 0.9, 0.999),
     "adam_param": lambda: kernels.adam_param(X, torch.stack([G, G.abs()]), 3, 0.01, 0.9, 0.999, 1e-8),

@@ -48,6 +48,7 @@ _SIGNATURES = {
     "rp_layer_norm_grad": [_p, _p, _p, _p, _c_int64, _c_int64, _c_double],
     "rp_layer_norm_xhat_prod": [_p, _p, _p, _c_int64, _c_int64, _c_double],
     "rp_gelu": [_p, _p, _c_int64],
+    "rp_tree_vec": [_p, _p, _c_int64],
     "rp_adam_moments": [_p, _p, _p, _c_int64, _c_float, _c_float, _c_float, _c_float],
     "rp_adam_param": [_p, _p, _p, _c_int64, _c_double, _c_double, _c_double, _c_double, _c_double],
     "rp_gelu_grad": [_p, _p, _p, _c_int64],

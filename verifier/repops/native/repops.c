@@ -453,3 +453,16 @@ void rp_adam_param(const float *p, const float *mv, float *out, int64_t n, doubl
         out[i] = (float)((double)p[i] * decay - update);
     }
 }
+
+/* out[0] = the pairwise tree over the n floats of x (tree() on a copy): one reduction over a
+ * long vector without the matmul tiles' one-column path. */
+int rp_tree_vec(const float *x, float *out, int64_t n) {
+    float *w = malloc((size_t)(n + 1) * sizeof(float));
+    if (!w) return -1;
+    memcpy(w, x, (size_t)n * sizeof(float));
+    if (n == 0) w[0] = 0.0f;
+    tree(w, n, 1);
+    out[0] = w[0];
+    free(w);
+    return 0;
+}
