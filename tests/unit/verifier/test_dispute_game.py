@@ -258,3 +258,14 @@ def test_the_gpt_is_disputable_at_every_operator_kind() -> None:
     cfg = TrainConfig.for_model("gpt-mini", steps=2, backend="repops")
     kinds = _dispute_every_kind("gpt-mini", shard, get_model("gpt-mini").init(0, 16, 128), cfg, 16, 128)
     assert len(kinds) >= 24
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_program_of_resolves_for_every_shipped_model(model: str) -> None:
+    from node.training.data import dataset_for
+
+    data = dataset_for(model)
+    features, classes = int(data.x[0].numel()), data.num_classes
+    cfg = TrainConfig.for_model(model, steps=1, backend="repops", **({"batch_size": 2} if model == "gpt" else {}))
+    program = program_for(cfg, get_model(model).init(0, features, classes), features, classes)
+    assert program[-1].name == "state" and all("?" not in op.sources for op in program)
