@@ -65,6 +65,7 @@ def matmul(a: torch.Tensor, b: torch.Tensor, trans_a: bool = False, trans_b: boo
     if lib is not None:
         (m, k), n = a.shape, b.shape[1]
         out = torch.empty(m, n, dtype=torch.float32)
+        native.set_threads(lib)
         _check(lib.rp_matmul(a.data_ptr(), a.stride(0), a.stride(1), b.data_ptr(), b.stride(0), b.stride(1), out.data_ptr(), m, k, n))
         return out
     products = a.unsqueeze(2) * b.unsqueeze(0)  # (m, k, n): one rounding per product

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["library", "usable", "disabled", "build_error"]
+__all__ = ["library", "usable", "set_threads", "disabled", "build_error"]
 
 SOURCE = Path(__file__).with_name("repops.c")
-FLAGS = ["-O3", "-march=native", "-std=c11", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared"]
+FLAGS = ["-O3", "-march=native", "-std=c11", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared", "-pthread"]
 _c_int64, _c_float, _c_double = ctypes.c_int64, ctypes.c_float, ctypes.c_double
 _p = ctypes.c_void_p
 _SIGNATURES = {
@@ -49,11 +49,12 @@ _SIGNATURES = {
     "rp_layer_norm_xhat_prod": [_p, _p, _p, _c_int64, _c_int64, _c_double],
     "rp_gelu": [_p, _p, _c_int64],
     "rp_tree_vec": [_p, _p, _c_int64],
+    "rp_set_threads": [ctypes.c_int],
     "rp_adam_moments": [_p, _p, _p, _c_int64, _c_float, _c_float, _c_float, _c_float],
     "rp_adam_param": [_p, _p, _p, _c_int64, _c_double, _c_double, _c_double, _c_double, _c_double],
     "rp_gelu_grad": [_p, _p, _p, _c_int64],
 }
-_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad", "rp_gelu", "rp_gelu_grad", "rp_adam_moments", "rp_adam_param")
+_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad", "rp_gelu", "rp_gelu_grad", "rp_adam_moments", "rp_adam_param", "rp_set_threads")
 
 _DTYPES = (torch.float32, torch.int64)
 _state: dict[str, object] = {}
@@ -124,6 +125,14 @@ def library() -> ctypes.CDLL | None:
 def build_error() -> str | None:
     library()
     return _state.get("error")  # type: ignore[return-value]
+
+
+def set_threads(lib: ctypes.CDLL) -> None:
+    """Large matmuls split their output rows among torch's CPU threads (same bits at any count)."""
+    threads = torch.get_num_threads()
+    if _state.get("threads") != threads:
+        lib.rp_set_threads(threads)
+        _state["threads"] = threads
 
 
 def usable(*tensors: torch.Tensor) -> ctypes.CDLL | None:

@@ -8,6 +8,7 @@
  * checks both implementations bit for bit.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,46 @@ DEFINE_TILE(1, 8)
 DEFINE_TILE(1, 1)
 
 /* out (m x n) = tree over k of a[i,k] * b[k,j]; a and b given by strides (transposes are free). */
+/* Rows [i0, i1) of a matmul whose b is contiguous along j; i0 is a multiple of 4, so every row
+ * gets the tile it gets in a single-threaded run. */
+struct mm_rows {
+    const float *a;
+    int64_t sa0, sa1;
+    const float *b;
+    int64_t sb0;
+    float *out;
+    int64_t i0, i1, k, n;
+};
+
+static void *mm_run(void *arg) {
+    const struct mm_rows *J = arg;
+    const float *a = J->a, *b = J->b;
+    const int64_t sa0 = J->sa0, sa1 = J->sa1, sb0 = J->sb0, k = J->k, n = J->n;
+    float *out = J->out;
+    int64_t i = J->i0;
+    for (; i + 4 <= J->i1; i += 4) {
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) tile_4_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j + 8 <= n; j += 8) tile_4_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j < n; j++) tile_4_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    }
+    for (; i < J->i1; i++) {
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) tile_1_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j + 8 <= n; j += 8) tile_1_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j < n; j++) tile_1_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    }
+    return NULL;
+}
+
+/* Threads for large matmuls: each output element is computed by the same code whichever
+ * thread runs it, so the bits do not depend on this number. */
+#define MAX_THREADS 64
+#define THREADED_WORK (1 << 20)
+static int rp_threads = 1;
+
+void rp_set_threads(int threads) { rp_threads = threads < 1 ? 1 : (threads > MAX_THREADS ? MAX_THREADS : threads); }
+
 int rp_matmul(const float *a, int64_t sa0, int64_t sa1, const float *b, int64_t sb0, int64_t sb1, float *out, int64_t m,
               int64_t k, int64_t n) {
     if (k == 0) {
@@ -120,18 +161,29 @@ int rp_matmul(const float *a, int64_t sa0, int64_t sa1, const float *b, int64_t 
         b = bc;
         sb0 = n;
     }
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        int64_t j = 0;
-        for (; j + 32 <= n; j += 32) tile_4_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j + 8 <= n; j += 8) tile_4_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j < n; j++) tile_4_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    if (m == 0) {
+        free(bc);
+        return 0;
     }
-    for (; i < m; i++) {
-        int64_t j = 0;
-        for (; j + 32 <= n; j += 32) tile_1_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j + 8 <= n; j += 8) tile_1_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j < n; j++) tile_1_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    int64_t threads = rp_threads;
+    if (m * n * k < THREADED_WORK || m < 8) threads = 1;
+    if (threads > m / 4) threads = m / 4 > 0 ? m / 4 : 1;
+    const int64_t chunk = ((m / threads + 3) / 4) * 4; /* a multiple of 4 */
+    struct mm_rows jobs[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    int64_t count = 0;
+    for (int64_t i0 = 0; i0 < m && count < MAX_THREADS; i0 += chunk, count++) {
+        jobs[count] = (struct mm_rows){a, sa0, sa1, b, sb0, out, i0, i0 + chunk < m ? i0 + chunk : m, k, n};
+    }
+    jobs[count - 1].i1 = m;
+    for (int64_t t = 1; t < count; t++) started[t] = pthread_create(&ids[t], NULL, mm_run, &jobs[t]) == 0;
+    mm_run(&jobs[0]);
+    for (int64_t t = 1; t < count; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            mm_run(&jobs[t]); /* no thread: run it here */
     }
     free(bc);
     return 0;
