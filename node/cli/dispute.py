@@ -70,6 +70,7 @@ def simulate(
     silent: Annotated[str | None, typer.Option(help="defender or challenger: stops answering (loses at its deadline).")] = None,
     adaptive: Annotated[bool, typer.Option("--adaptive", help="The liar answers from another trace wherever it can.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the model, shards and batches.")] = 0,
+    model: Annotated[str, typer.Option(help="mlp, cnn, gpt or gpt-mini (the GPT on its stdlib text, with its AdamW recipe).")] = "mlp",
     json_: JsonOption = False,
 ) -> None:
     """Run one complete dispute on the in-process chain with real training traces and a
@@ -82,5 +83,5 @@ def simulate(
     if silent not in (None, "defender", "challenger"):
         raise ConfigError(f"--silent must be defender or challenger, not {silent!r}")
     with console.status("training both runs and playing the dispute on chain ..."):
-        result = run(SimulationSpec(steps=steps, fault_step=fault_step, fault_op=fault_op, liar=liar, silent=silent, adaptive=adaptive, seed=seed))  # type: ignore[arg-type]
+        result = run(SimulationSpec(steps=steps, fault_step=fault_step, fault_op=fault_op, liar=liar, silent=silent, adaptive=adaptive, seed=seed, model=model))  # type: ignore[arg-type]
     emit(result, json_, kv_table(result, title="dispute simulation"))

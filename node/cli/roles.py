@@ -34,7 +34,8 @@ from node.roles.referee import Member, RefereeNode
 from node.roles.trainer import Trainer
 from node.roles.verifier import Verifier
 from node.storage import ContentStore, open_store
-from node.training.data import load_digits, load_npz
+from node.training.data import Dataset, dataset_for, load_digits, load_npz
+from node.training.models import get_model
 from node.training.loop import TrainConfig
 from node.units import AMOUNT_FIELDS, format_merit
 from verifier.dispute.bls import KeyPair, g1_to_sol
@@ -100,15 +101,27 @@ def _printer(as_json: bool) -> Any:
     return show
 
 
+def _dataset(data: str | None, model: str) -> Dataset:
+    if data is None:
+        return dataset_for(model)
+    if data == "digits":
+        return load_digits()
+    if data == "text":
+        from node.training.text import load_text
+
+        return load_text(get_model(model).context or 128)
+    return load_npz(Path(data))
+
+
 @task_app.command("create")
 def create(
     aggregator: Annotated[str, typer.Option("--aggregator", help="Address of the aggregator to appoint.")],
-    data: Annotated[str, typer.Option("--data", help="digits (scikit-learn's, shipped) or a PATH.npz with arrays X and y.")] = "digits",
-    model: Annotated[str, typer.Option(help="mlp or cnn.")] = "mlp",
+    data: Annotated[str | None, typer.Option("--data", help="digits (scikit-learn's, shipped), text (Python's stdlib source, for the GPT) or a PATH.npz with arrays X and y; default: the model's.")] = None,
+    model: Annotated[str, typer.Option(help="mlp, cnn, gpt (byte language model) or gpt-mini.")] = "mlp",
     steps: Annotated[int, typer.Option(help="Training steps per round (K).")] = 20,
-    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.1,
-    optimizer: Annotated[str, typer.Option(help="sgd (momentum 0.9) or adam (betas 0.9/0.999, eps 1e-8; try --lr 0.01).")] = "sgd",
+    batch_size: Annotated[int | None, typer.Option(help="Samples per step (default 32; the GPT's recipe: 16).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 0.1; the GPT's recipe: 3e-3).")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="sgd (momentum 0.9) or adam (betas 0.9/0.999, eps 1e-8; try --lr 0.01); the GPT's recipe: adam with weight decay, clipping and a cosine schedule.")] = None,
     backend: Annotated[str, typer.Option(help="Operator backend: stock, or repops for verifiable tasks.")] = "stock",
     rounds: Annotated[int, typer.Option(help="Number of rounds.")] = 3,
     reward: Annotated[int, typer.Option(help="Reward per round in whole MERIT.")] = 100,
@@ -120,9 +133,10 @@ def create(
     """Upload the data shards, training config and initial model, fund the reward budget, create the task."""
     s = settings(config, rpc=rpc, deployments=deployments)
     net = open_network(s)
-    dataset = load_digits() if data == "digits" else load_npz(Path(data))
-    cfg = TrainConfig(model=model, steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer, backend=backend)
-    setup = TaskSetup(aggregator=aggregator, reward_per_round=reward * 10**18, rounds=rounds, shards=shards, phase_seconds=phase_seconds, name=data)
+    dataset = _dataset(data, model)
+    cfg = TrainConfig.for_model(model, steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer, backend=backend)
+    setup = TaskSetup(aggregator=aggregator, reward_per_round=reward * 10**18, rounds=rounds, shards=shards, phase_seconds=phase_seconds,
+                      name=data or ("text" if get_model(model).tokens else "digits"))  # fmt: skip
     if phase_seconds >= 600 and is_devnet(net.w3):
         err_console.print(f"note: phases of {phase_seconds} s make a round take {4 * phase_seconds // 60} minutes; on a devnet try --phase-seconds 30", highlight=False)
     task_id = publish_task(net, _store(s, store), _sender(s, net.w3, account), dataset, cfg, setup)
