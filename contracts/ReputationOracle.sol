@@ -11,20 +11,30 @@ import {IReputationOracle} from "./interfaces/IReputationOracle.sol";
 contract ReputationOracle is AccessControl, IReputationOracle {
     bytes32 public constant POSTER_ROLE = keccak256("POSTER_ROLE");
 
+    uint64 private immutable _postWindow;
     uint256 private _latest;
     mapping(uint256 epoch => Epoch) private _epochs;
 
-    constructor(address admin) {
+    constructor(address admin, address poster, uint64 postWindow_) {
+        if (postWindow_ == 0) revert ReputationOracleZeroWindow();
+        _postWindow = postWindow_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        if (poster != address(0)) _grantRole(POSTER_ROLE, poster);
     }
 
     /// @inheritdoc IReputationOracle
     function startEpoch() external returns (uint256 epoch) {
-        if (_latest != 0 && _epochs[_latest].root == bytes32(0)) revert ReputationOracleEpochOpen(_latest);
+        if (_latest != 0) {
+            Epoch storage previous = _epochs[_latest];
+            if (previous.root == bytes32(0) && block.timestamp <= previous.postDeadline) {
+                revert ReputationOracleEpochOpen(_latest, previous.postDeadline);
+            }
+        }
         epoch = ++_latest;
         Epoch storage e = _epochs[epoch];
         e.seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), epoch));
         e.snapshotBlock = SafeCast.toUint64(block.number);
+        e.postDeadline = SafeCast.toUint64(block.timestamp) + _postWindow;
         emit EpochStarted(epoch, e.seed, e.snapshotBlock);
     }
 
@@ -35,6 +45,7 @@ contract ReputationOracle is AccessControl, IReputationOracle {
         }
         if (root == bytes32(0) || ego == address(0)) revert ReputationOracleEmptyRoot();
         Epoch storage e = _epochs[epoch];
+        if (block.timestamp > e.postDeadline) revert ReputationOracleEpochExpired(epoch, e.postDeadline);
         e.root = root;
         e.ego = ego;
         e.scoresCid = scoresCid;
@@ -56,5 +67,10 @@ contract ReputationOracle is AccessControl, IReputationOracle {
     /// @inheritdoc IReputationOracle
     function latestEpoch() external view returns (uint256) {
         return _latest;
+    }
+
+    /// @inheritdoc IReputationOracle
+    function postWindow() external view returns (uint64) {
+        return _postWindow;
     }
 }

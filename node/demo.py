@@ -30,7 +30,7 @@ from node.errors import ConfigError, MeritnetError
 from node.roles.clock import DevnetClock
 from node.roles.owner import TaskSetup, publish_task
 from node.storage import as_cid, open_store
-from node.training.data import load_digits
+from node.training.data import dataset_for
 from node.training.loop import TrainConfig
 
 __all__ = ["DemoConfig", "run_demo"]
@@ -119,10 +119,10 @@ def run_demo(cfg: DemoConfig, out: Path, *, on_event: Callable[[dict[str, Any]],
             net.token.mint(owner, account, 1_000 * TOKEN)
         store_uri = cfg.store or f"embedded:{out / 'store'}"
         store = open_store(store_uri, default_dir=out / "store")
-        train_cfg = TrainConfig(model=cfg.model, steps=cfg.steps, backend=cfg.backend)
+        train_cfg = TrainConfig.for_model(cfg.model, steps=cfg.steps, backend=cfg.backend)
         setup = TaskSetup(aggregator=aggregator, reward_per_round=cfg.reward * TOKEN, rounds=cfg.rounds, shards=max(cfg.trainers, 2),
-                          phase_seconds=3600, min_stake=10 * TOKEN, no_reveal_penalty=5 * TOKEN, name="digits")  # fmt: skip
-        task_id = publish_task(net, store, owner, load_digits(), train_cfg, setup)
+                          phase_seconds=3600, min_stake=10 * TOKEN, no_reveal_penalty=5 * TOKEN, name=cfg.model)  # fmt: skip
+        task_id = publish_task(net, store, owner, dataset_for(cfg.model), train_cfg, setup)
         on_event({"event": "task-created", "task": task_id, "trainers": cfg.trainers, "rounds": cfg.rounds})
         logs = out / "logs"
         logs.mkdir(exist_ok=True)

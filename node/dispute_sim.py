@@ -1,7 +1,7 @@
 """``meritnet dispute simulate``: one complete dispute on the in-process chain.
 
-Real pieces throughout: the contracts on an eth-tester EVM, real RepOps training runs of the
-default task (digits, MLP), a fault planted by the lying party at (step T, operator J) of its
+Real pieces throughout: the contracts on an eth-tester EVM, real RepOps training runs of a
+task (digits and the MLP by default; ``model`` picks the CNN or the GPT on its text), a fault planted by the lying party at (step T, operator J) of its
 own run (it really computed that operator wrongly and carried on), three referees with BLS
 keys on BN254 and a verdict threshold of more than 2/3 of the stake. Prints who won, how many bisection moves it took, where
 the fault was located, gas per move / in total / for the verdict, and the referee's time
@@ -31,7 +31,7 @@ from node.roles.referee import Committee, Member, make_referee
 from node.storage.unixfs import cid_of
 from node.training.claims import cid_hash, program_for, step_batch, train_claim
 from node.training.codec import encode_tensors
-from node.training.data import load_digits, split_shards
+from node.training.data import dataset_for, split_shards
 from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.dispute.bls import KeyPair
@@ -113,11 +113,13 @@ class Arena:
     def prepare(self, spec: SimulationSpec) -> Case:
         """Train both runs; create a verifiable task whose round 1 has the defender's submission
         revealed and is in its Score phase."""
-        config = TrainConfig(model=spec.model, steps=spec.steps, backend="repops")
+        config = TrainConfig.for_model(spec.model, steps=spec.steps, backend="repops")
         ensure_role(self.net, self.trainer, Role.TRAINER, 100 * TOKEN)  # buys back in after earlier disputes' slashes
-        shard = split_shards(load_digits(), 3, seed=spec.seed)[0][0]
-        base = get_model(spec.model).init(spec.seed)
-        program = program_for(config, base)
+        data = dataset_for(spec.model)
+        shard = split_shards(data, 3, seed=spec.seed)[0][0]
+        features, classes = int(data.x[0].numel()), data.num_classes
+        base = get_model(spec.model).init(spec.seed, features, classes)
+        program = program_for(config, base, features, classes)
         fault = _check(spec, len(program))
         seed = hashlib.sha256(f"simulate-{spec.seed}".encode()).digest()
         began = time.perf_counter()

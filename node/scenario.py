@@ -35,8 +35,9 @@ from node.roles.referee import Member, RefereeNode
 from node.roles.trainer import Trainer
 from node.roles.verifier import Verifier
 from node.storage import ContentStore, open_store
-from node.training.data import load_digits
+from node.training.data import dataset_for
 from node.training.loop import TrainConfig
+from node.training.models import get_model
 from verifier.dispute.bls import KeyPair
 
 __all__ = ["SCENARIOS", "ScenarioConfig", "run_scenario", "write_plots"]
@@ -50,6 +51,7 @@ CHEATING = ("lazy", "copycat", "label-flip", "sybil", "false-accuser")
 @dataclass(frozen=True)
 class ScenarioConfig:
     scenario: str = "adversarial"
+    model: str = "mlp"  # or cnn, gpt, gpt-mini (the GPT on its stdlib text)
     rounds: int = 2
     steps: int = 12
     reward: int = 100  # MERIT per round
@@ -121,11 +123,11 @@ def run_scenario(cfg: ScenarioConfig, out: Path, *, on_event: Callable[[dict[str
     for account in accounts[:needed]:
         net.token.mint(owner, account, 1_000 * TOKEN)
     store = open_store(cfg.store or f"embedded:{out / 'store'}", default_dir=out / "store")
-    train_cfg = TrainConfig(steps=cfg.steps, backend="repops", shapley_every=0)  # Shapley diagnostics off: 2^n evaluations
+    train_cfg = TrainConfig.for_model(cfg.model, steps=cfg.steps, backend="repops", shapley_every=0)  # Shapley diagnostics off: 2^n evaluations
     trainers = sum(1 for _, role, _ in roles if role == "trainer")
     setup = TaskSetup(aggregator=aggregator_address, reward_per_round=cfg.reward * TOKEN, rounds=cfg.rounds, shards=max(2, trainers),
-                      phase_seconds=600, min_stake=TOKEN, no_reveal_penalty=TOKEN, name="digits")  # fmt: skip
-    task_id = publish_task(net, store, owner, load_digits(), train_cfg, setup)
+                      phase_seconds=600, min_stake=TOKEN, no_reveal_penalty=TOKEN, name="text" if get_model(cfg.model).tokens else "digits")  # fmt: skip
+    task_id = publish_task(net, store, owner, dataset_for(cfg.model), train_cfg, setup)
     on_event({"event": "task-created", "task": task_id, "scenario": cfg.scenario, "identities": len(roles)})
 
     cast = Cast()
@@ -230,7 +232,8 @@ def _report(net: Network, store: ContentStore, task_id: int, cast: Cast, epochs:
             paid.setdefault(entry["account"], [0] * task.current_round)[r - 1] = int(entry["amount"]) if claimed else 0
         validation = table.get("validation", {})
         rounds.append({"round": r, "finalized": net.tasks.is_finalized(task_id, r), "accuracy_before": validation.get("accuracy_before"),
-                       "accuracy": validation.get("accuracy_after"), "paid": sum(v[r - 1] for v in paid.values())})  # fmt: skip
+                       "accuracy": validation.get("accuracy_after"), "loss_before": validation.get("loss_before"), "loss": validation.get("loss_after"),
+                       "paid": sum(v[r - 1] for v in paid.values())})  # fmt: skip
     disputes = _disputes(net, task_id)
     final_rep = epochs[-1] if epochs else {}
     people = []
@@ -248,13 +251,13 @@ def _report(net: Network, store: ContentStore, task_id: int, cast: Cast, epochs:
             "disputes_won": won, "disputes_lost": lost,
         })  # fmt: skip
     edges = [{"src": e.src, "dst": e.dst, "weight": e.weight} for e in edge_records(net)]
-    return {"scenario": cfg.scenario, "task": task_id, "budget": task.config.budget, "rounds": rounds, "identities": people,
+    return {"scenario": cfg.scenario, "model": cfg.model, "task": task_id, "budget": task.config.budget, "rounds": rounds, "identities": people,
             "disputes": disputes, "trust_graph": edges, "epochs": len(epochs),
             "events": sum(1 for e in events if e.get("event") in ("dispute-opened", "voted", "verdict", "disqualified"))}  # fmt: skip
 
 
 def write_plots(report: dict[str, Any], folder: Path) -> list[Path]:
-    """accuracy.png, rewards.png, reputation.png, trust_graph.png in ``folder``."""
+    """accuracy.png, loss.png, rewards.png, reputation.png, trust_graph.png in ``folder``."""
     import math
 
     import matplotlib
@@ -270,6 +273,12 @@ def write_plots(report: dict[str, Any], folder: Path) -> list[Path]:
     ax.plot([r["round"] for r in report["rounds"]], [r["accuracy"] for r in report["rounds"]], marker="o")
     ax.set(xlabel="round", ylabel="validation accuracy", title="global model accuracy per round")
     paths.append(_save(fig, folder / "accuracy.png"))
+
+    losses = [(r["round"], r["loss"]) for r in report["rounds"] if r.get("loss") is not None]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([r for r, _ in losses], [v for _, v in losses], marker="o")
+    ax.set(xlabel="round", ylabel="validation loss (cross-entropy)", title=f"global model ({report.get('model', 'mlp')}) loss per round")
+    paths.append(_save(fig, folder / "loss.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for p in people:

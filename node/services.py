@@ -18,7 +18,7 @@ from pathlib import Path
 
 from node.errors import DevnetError
 
-__all__ = ["ServiceInfo", "free_port", "port_free", "alive", "start_service", "stop_service", "read_service"]
+__all__ = ["ServiceInfo", "alive", "free_port", "port_free", "read_service", "start_service", "stop_service"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,15 @@ def start_service(
     raise DevnetError(f"{name} did not become ready within {timeout:.0f} s", hint=f"see {log_path}")
 
 
+def _forget_pid(meta_file: Path) -> None:
+    """Keep the stopped service's url and port (what `status` reports), drop its pid."""
+    try:
+        meta = json.loads(meta_file.read_text())
+        meta_file.write_text(json.dumps({k: v for k, v in meta.items() if k != "pid"}))
+    except (OSError, json.JSONDecodeError):
+        meta_file.unlink(missing_ok=True)
+
+
 def stop_service(directory: Path, name: str, *, timeout: float = 10.0) -> bool:
     """Stop the service (SIGTERM to its process group, SIGKILL after ``timeout``)."""
     meta_file = directory / f"{name}.json"
@@ -114,7 +123,7 @@ def stop_service(directory: Path, name: str, *, timeout: float = 10.0) -> bool:
         pid = int(json.loads(meta_file.read_text())["pid"])
     except (OSError, json.JSONDecodeError, KeyError):
         return False
-    meta_file.unlink(missing_ok=True)
+    _forget_pid(meta_file)
     if not alive(pid):
         return False
     try:

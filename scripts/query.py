@@ -13,19 +13,20 @@ import json
 import sys
 from pathlib import Path
 
-from node.chain import connect, load_deployment, queries
+from node.chain import queries
+from node.client import connect_network
 from node.errors import MeritnetError
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rpc", default="http://127.0.0.1:8545")
-    parser.add_argument("--deployments", type=Path, default=Path("deployments"))
+    parser.add_argument("--rpc", default=None, help="JSON-RPC URL (default: MERITNET_RPC, else http://127.0.0.1:8545)")
+    parser.add_argument("--deployments", type=Path, default=None)
     parser.add_argument("what", choices=["deployment", "account", "task", "round"])
     parser.add_argument("args", nargs="*")
     ns = parser.parse_args()
     try:
-        net = load_deployment(connect(ns.rpc), ns.deployments)
+        net = connect_network(ns.rpc, ns.deployments).net
         if ns.what == "deployment":
             result = queries.deployment_info(net)
         elif ns.what == "account":

@@ -12,16 +12,16 @@ import json
 import sys
 from pathlib import Path
 
-from node.chain import connect, load_deployment
 from node.chain.reputation import edge_records, recompute_epoch
+from node.client import connect_network
 from node.errors import MeritnetError
 from verifier.reputation.epoch import compute_epoch
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rpc", default="http://127.0.0.1:8545")
-    parser.add_argument("--deployments", type=Path, default=Path("deployments"))
+    parser.add_argument("--rpc", default=None, help="JSON-RPC URL (default: MERITNET_RPC, else http://127.0.0.1:8545)")
+    parser.add_argument("--deployments", type=Path, default=None)
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--epoch", type=int)
     group.add_argument("--ego")
@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("address", nargs="?")
     args = parser.parse_args()
     try:
-        net = load_deployment(connect(args.rpc), args.deployments)
+        net = connect_network(args.rpc, args.deployments).net
         if args.epoch is not None:
             result = recompute_epoch(net, args.epoch, walks=args.walks)
         else:

@@ -14,28 +14,20 @@ import json
 import sys
 from pathlib import Path
 
-from node.chain import connect, load_deployment
-from node.chain.queries import rewards_info
+from node.client import connect_network
 from node.errors import MeritnetError
-from node.roles.common import scores_table
-from node.storage import open_store
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rpc", default="http://127.0.0.1:8545")
-    parser.add_argument("--store", default=None)
-    parser.add_argument("--deployments", type=Path, default=Path("deployments"))
+    parser.add_argument("--rpc", default=None, help="JSON-RPC URL (default: MERITNET_RPC, else http://127.0.0.1:8545)")
+    parser.add_argument("--store", default=None, help="the store the aggregator published to (default: MERITNET_STORE, else embedded)")
+    parser.add_argument("--deployments", type=Path, default=None)
     parser.add_argument("--task", type=int, required=True)
     parser.add_argument("address")
     args = parser.parse_args()
     try:
-        net = load_deployment(connect(args.rpc), args.deployments)
-        store = open_store(args.store, default_dir=Path(".meritnet/store"))
-        rounds = []
-        for r in range(1, net.tasks.get_task(args.task).current_round + 1):
-            info = rewards_info(net, args.address, args.task, [r], scores_table(net, store, args.task, r))
-            rounds.extend(info["rounds"])
+        rounds = connect_network(args.rpc, args.deployments, args.store).rewards(args.address, args.task)
     except MeritnetError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 1

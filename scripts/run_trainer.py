@@ -12,18 +12,16 @@ import json
 import sys
 from pathlib import Path
 
-from node.chain import connect, load_deployment
-from node.config import load_settings
+from node.client import connect_network
 from node.errors import MeritnetError
 from node.roles.trainer import Trainer
-from node.storage import open_store
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rpc", default="http://127.0.0.1:8545")
+    parser.add_argument("--rpc", default=None, help="JSON-RPC URL (default: MERITNET_RPC, else http://127.0.0.1:8545)")
     parser.add_argument("--store", default=None, help="embedded, embedded:PATH or an IPFS API multiaddr")
-    parser.add_argument("--deployments", type=Path, default=Path("deployments"))
+    parser.add_argument("--deployments", type=Path, default=None)
     parser.add_argument("--task", type=int, required=True)
     parser.add_argument("--account", help="an unlocked account of the node (devnets)")
     parser.add_argument("--journal", type=Path, default=Path(".meritnet/trainer"))
@@ -31,11 +29,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=None)
     args = parser.parse_args()
     try:
-        w3 = connect(args.rpc)
-        net = load_deployment(w3, args.deployments)
-        sender = args.account or load_settings().account() or w3.eth.accounts[0]
-        store = open_store(args.store, default_dir=Path(".meritnet/store"))
-        node = Trainer(net, store, sender, args.task, journal_dir=args.journal, device=args.device, on_event=lambda e: print(json.dumps(e), flush=True))
+        network = connect_network(args.rpc, args.deployments, args.store)
+        node = Trainer(network.net, network.store, network.sender(args.account), args.task, journal_dir=args.journal, device=args.device, on_event=lambda e: print(json.dumps(e), flush=True))
         node.run(timeout=args.timeout)
     except MeritnetError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)

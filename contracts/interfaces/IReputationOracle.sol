@@ -2,8 +2,10 @@
 pragma solidity ^0.8.24;
 
 /// @title Reputation oracle: MeritRank epoch roots
-/// @notice Anyone starts an epoch once the previous one is posted; starting fixes the epoch's
-/// random seed and the block up to which reputation edges count. A holder of POSTER_ROLE (an
+/// @notice Anyone starts an epoch once the previous one is posted or has expired; starting fixes
+/// the epoch's random seed and the block up to which reputation edges count. An epoch must be
+/// posted within the post window fixed at deployment (`postWindow`); an epoch nobody posts
+/// expires, so starting an epoch and never posting it cannot block the oracle. A holder of POSTER_ROLE (an
 /// aggregator) computes MeritRank from `ego` over the edges up to that block with that seed,
 /// and posts the Merkle root of (account, score) leaves; anyone can recompute it bit for bit
 /// and check any score against the root.
@@ -18,10 +20,15 @@ interface IReputationOracle {
         address ego;
         bytes32 root;
         bytes scoresCid;
+        uint64 postDeadline;
     }
 
-    /// @notice Thrown by startEpoch while the latest epoch has no posted root.
-    error ReputationOracleEpochOpen(uint256 epoch);
+    /// @notice Thrown by startEpoch while the latest epoch has no posted root and has not expired.
+    error ReputationOracleEpochOpen(uint256 epoch, uint64 postDeadline);
+    /// @notice Thrown by postEpoch for an epoch whose post window has passed.
+    error ReputationOracleEpochExpired(uint256 epoch, uint64 postDeadline);
+    /// @notice Thrown by the constructor with a zero post window.
+    error ReputationOracleZeroWindow();
     /// @notice Thrown by postEpoch for an epoch that is not the open one.
     error ReputationOracleNotOpen(uint256 epoch, uint256 openEpoch);
     /// @notice Thrown by postEpoch with a zero root or ego.
@@ -34,10 +41,10 @@ interface IReputationOracle {
     /// @notice Emitted when an epoch's root is posted.
     event EpochPosted(uint256 indexed epoch, address indexed poster, address indexed ego, bytes32 root, bytes scoresCid);
 
-    /// @notice Start the next epoch (anyone; the previous epoch must be posted).
+    /// @notice Start the next epoch (anyone; the previous epoch must be posted or expired).
     function startEpoch() external returns (uint256 epoch);
 
-    /// @notice Post the open epoch's root (POSTER_ROLE).
+    /// @notice Post the open epoch's root (POSTER_ROLE), before its post deadline.
     function postEpoch(uint256 epoch, address ego, bytes32 root, bytes calldata scoresCid) external;
 
     /// @notice Whether `score` of `account` is in the epoch's root.
@@ -48,4 +55,7 @@ interface IReputationOracle {
 
     /// @notice The latest started epoch (0 before the first).
     function latestEpoch() external view returns (uint256);
+
+    /// @notice Seconds a started epoch stays open for its root.
+    function postWindow() external view returns (uint64);
 }

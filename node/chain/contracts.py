@@ -7,9 +7,10 @@ Each class wraps one deployed contract; reads return frozen dataclasses, writes 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum, IntFlag
-from typing import Any, Sequence
+from typing import Any
 
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -18,20 +19,20 @@ from web3.types import TxReceipt
 from node.chain.transactor import Sender, Transactor
 
 __all__ = [
-    "Phase",
-    "Role",
-    "TaskConfig",
-    "Task",
-    "Round",
-    "Submission",
-    "RoundRewards",
-    "Unbond",
-    "MeritToken",
-    "Registry",
-    "TaskManager",
-    "RewardVault",
     "Epoch",
+    "MeritToken",
+    "Phase",
+    "Registry",
     "ReputationOracle",
+    "RewardVault",
+    "Role",
+    "Round",
+    "RoundRewards",
+    "Submission",
+    "Task",
+    "TaskConfig",
+    "TaskManager",
+    "Unbond",
 ]
 
 
@@ -165,6 +166,9 @@ class MeritToken(_Client):
 
     def mint(self, sender: Sender, to: str, amount: int) -> TxReceipt:
         return self._send(sender, "mint", to, amount)
+
+    def is_minter(self, account: str) -> bool:
+        return bool(self._call("hasRole", self._call("MINTER_ROLE"), account))
 
     def approve(self, sender: Sender, spender: str, amount: int) -> TxReceipt:
         return self._send(sender, "approve", spender, amount)
@@ -392,10 +396,15 @@ class Epoch:
     ego: str
     root: bytes
     scores_cid: bytes
+    post_deadline: int = 0
 
     @property
     def posted(self) -> bool:
         return self.root != b"\x00" * 32
+
+    def expired(self, now: int) -> bool:
+        """Whether the post window passed without a root (a new epoch may start)."""
+        return not self.posted and now > self.post_deadline
 
 
 class ReputationOracle(_Client):
@@ -412,12 +421,18 @@ class ReputationOracle(_Client):
     def grant_poster(self, sender: Sender, account: str) -> TxReceipt:
         return self._send(sender, "grantRole", self._call("POSTER_ROLE"), account)
 
+    def is_poster(self, account: str) -> bool:
+        return bool(self._call("hasRole", self._call("POSTER_ROLE"), account))
+
+    def post_window(self) -> int:
+        return int(self._call("postWindow"))
+
     def verify_score(self, epoch: int, account: str, score: int, proof: Sequence[bytes]) -> bool:
         return bool(self._call("verifyScore", epoch, account, score, list(proof)))
 
     def get_epoch(self, epoch: int) -> Epoch:
-        seed, block, ego, root, cid = self._call("getEpoch", epoch)
-        return Epoch(epoch, bytes(seed), int(block), ego, bytes(root), bytes(cid))
+        seed, block, ego, root, cid, deadline = self._call("getEpoch", epoch)
+        return Epoch(epoch, bytes(seed), int(block), ego, bytes(root), bytes(cid), int(deadline))
 
     def latest_epoch(self) -> int:
         return int(self._call("latestEpoch"))

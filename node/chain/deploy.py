@@ -53,6 +53,7 @@ class DeployParams:
     verdict_duration: int = 6 * 3600
     slash_bps: int = 5000
     reward_bps: int = 5000
+    epoch_post_window: int = 24 * 3600  # seconds a started reputation epoch stays open for its root
 
     @property
     def game(self) -> GameParams:
@@ -117,8 +118,12 @@ class Network:
         return self.w3.eth.contract(address=record.address, abi=self.artifacts[name].abi)
 
 
-def deploy(w3: Web3, deployer: Sender, params: DeployParams = DeployParams(), *, artifacts: dict[str, Artifact] | None = None) -> Network:
-    """Deploy and wire the core contracts; return the network (nothing is written to disk)."""
+def deploy(
+    w3: Web3, deployer: Sender, params: DeployParams = DeployParams(), *, artifacts: dict[str, Artifact] | None = None, poster: str | None = None
+) -> Network:
+    """Deploy and wire the core contracts; return the network (nothing is written to disk).
+
+    ``poster`` (default: the deployer) holds the reputation oracle's POSTER_ROLE."""
     artifacts = artifacts or compile_contracts()
     tx = Transactor(w3, RevertDecoder(a.abi for a in artifacts.values()))
     admin = address_of(deployer)
@@ -136,7 +141,7 @@ def deploy(w3: Web3, deployer: Sender, params: DeployParams = DeployParams(), *,
     registry = _deploy("Registry", admin, token, params.min_stake, params.unbonding_delay, params.max_pending_unbonds)
     vault = _deploy("RewardVault", admin, token, params.claim_window)
     task_manager = _deploy("TaskManager", admin, registry, vault)
-    _deploy("ReputationOracle", admin)
+    _deploy("ReputationOracle", admin, Web3.to_checksum_address(poster) if poster else admin, params.epoch_post_window)
     committee = _deploy("RefereeCommittee", registry, params.referee_stake, params.threshold_numerator, params.threshold_denominator)
     game = _deploy("DisputeGame", registry, token, task_manager, committee, params.game.as_tuple())
     deployment = Deployment(int(w3.eth.chain_id), admin, records, params, time.time())
@@ -174,8 +179,11 @@ def deployment_file(directory: Path, chain_id: int) -> Path:
     return directory / f"{chain_id}.json"
 
 
-def load_deployment(w3: Web3, directory: Path, *, artifacts: dict[str, Artifact] | None = None, check: bool = True) -> Network:
-    """The network recorded for ``w3``'s chain in ``directory``; checks it is live."""
+def load_deployment(
+    w3: Web3, directory: str | Path = "deployments", *, artifacts: dict[str, Artifact] | None = None, check: bool = True
+) -> Network:
+    """The network recorded for ``w3``'s chain in ``directory`` (default ``./deployments``); checks it is live."""
+    directory = Path(directory).expanduser()
     chain_id = int(w3.eth.chain_id)
     path = deployment_file(directory, chain_id)
     if not path.exists():
@@ -224,6 +232,7 @@ def ensure_deployed(
     *,
     force: bool = False,
     artifacts: dict[str, Artifact] | None = None,
+    poster: str | None = None,
 ) -> tuple[Network, bool]:
     """Reuse the live recorded deployment, or deploy and record a new one.
 
@@ -236,7 +245,7 @@ def ensure_deployed(
             return load_deployment(w3, directory, artifacts=artifacts), False
         except DeploymentError as exc:
             logger.info("deploying: %s", exc)
-    network = deploy(w3, deployer, params, artifacts=artifacts)
+    network = deploy(w3, deployer, params, artifacts=artifacts, poster=poster)
     if not is_in_process(w3):
         record_deployment(directory, network.deployment)
     return network, True

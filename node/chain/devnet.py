@@ -18,7 +18,7 @@ from node.errors import DevnetError
 from node.paths import project_root, state_dir
 from node.services import read_service, start_service, stop_service
 
-__all__ = ["DevnetStatus", "anvil_binary", "start", "stop", "status", "DEFAULT_PORT", "devnet_dir"]
+__all__ = ["DEFAULT_PORT", "DevnetStatus", "anvil_binary", "devnet_dir", "start", "status", "stop"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _rpc(url: str, method: str) -> object:
 
 
 def status(home: Path | None = None, port: int = DEFAULT_PORT) -> DevnetStatus:
-    """Whether our anvil is running and what it reports."""
+    """Whether our anvil is running and what it reports; the port of the last start, else ``port``."""
     info = read_service(devnet_dir(home), "anvil", f"http://127.0.0.1:{port}", port)
     chain_id = block = None
     if info.running:
@@ -72,8 +72,14 @@ def status(home: Path | None = None, port: int = DEFAULT_PORT) -> DevnetStatus:
     return DevnetStatus(info.running, info.pid, info.url, chain_id, block, str(devnet_dir(home) / "anvil-state.json"))
 
 
-def start(home: Path | None = None, port: int = DEFAULT_PORT, *, accounts: int = 20, timeout: float = 20.0) -> DevnetStatus:
-    """Start anvil on 127.0.0.1:``port`` in the background; return once it answers."""
+def start(
+    home: Path | None = None, port: int = DEFAULT_PORT, *, accounts: int = 20, block_time: float | None = None, timeout: float = 20.0
+) -> DevnetStatus:
+    """Start anvil on 127.0.0.1:``port`` in the background; return once it answers.
+
+    With ``block_time`` anvil mines a block every that many seconds, so chain time moves as on
+    a real chain and phase deadlines pass by themselves; without it, anvil mines only when a
+    transaction arrives."""
     directory = devnet_dir(home)
     url = f"http://127.0.0.1:{port}"
     cmd = [
@@ -84,6 +90,7 @@ def start(home: Path | None = None, port: int = DEFAULT_PORT, *, accounts: int =
         "--accounts", str(accounts),
         "--state", str(directory / "anvil-state.json"),
         "--hardfork", "prague",
+        *(["--block-time", f"{block_time:g}"] if block_time else []),
     ]  # fmt: skip
     start_service(directory, "anvil", cmd, port=port, url=url, ready=lambda: bool(_rpc(url, "eth_chainId")), timeout=timeout)
     logger.info("anvil running at %s", url)

@@ -16,14 +16,14 @@ import logging
 from typing import Any, Union
 
 import requests
-
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from node.chain.hints import revert_hint, rpc_hint
 from node.chain.reverts import RevertDecoder
-from node.errors import ChainError, ConnectionFailed, TransactionFailed
+from node.errors import ChainError, ConnectionFailed, ContractRevert, TransactionFailed
 
 __all__ = ["Sender", "Transactor", "address_of"]
 
@@ -88,10 +88,15 @@ class Transactor:
     def _translate(self, exc: Exception, label: str) -> Exception:
         decoded = self.decoder.from_exception(exc, function=label)
         if decoded is not None:
+            if decoded.hint is None:
+                decoded.hint = revert_hint(decoded.name, decoded.args_dict)
             return decoded
         message = str(exc)
         if "insufficient funds" in message.lower():
-            return ChainError(f"{label}: the sender has no ETH for gas", hint="fund the account first")
+            return ChainError(f"{label}: the sender has no ETH for gas", hint=rpc_hint(message))
+        hint = rpc_hint(message)
+        if hint is not None and not isinstance(exc, ContractRevert):
+            return ChainError(f"{label} failed: {message}", hint=hint)
         if isinstance(exc, ChainError):
             return exc
         if isinstance(exc, requests.exceptions.ConnectionError):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, dispute, query, reputation, rewards, roles, trace
+from node.cli import demo, deploy, devnet, dispute, faucet, query, reputation, rewards, roles, trace
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -27,6 +27,7 @@ app.add_typer(roles.verifier_app, name="verifier")
 app.add_typer(roles.referee_app, name="referee")
 app.add_typer(dispute.app, name="dispute")
 app.command("deploy")(deploy.deploy)
+app.command("faucet")(faucet.faucet_command)
 app.command("demo")(demo.demo)
 app.command("reputation")(reputation.reputation)
 app.command("post-epoch")(reputation.post_epoch_command)

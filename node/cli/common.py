@@ -12,14 +12,30 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from node.chain.deploy import Network, load_deployment
 from node.chain.provider import connect, is_in_process
 from node.chain.transactor import Sender
 from node.config import Settings, load_settings
 from node.errors import ConfigError, DeploymentError
+from node.units import AMOUNT_FIELDS, format_merit
 
-__all__ = ["RpcOption", "DeploymentsOption", "JsonOption", "ConfigOption", "settings", "open_chain", "open_network", "default_sender", "emit", "console", "err_console"]
+__all__ = [
+    "AccountOption",
+    "ConfigOption",
+    "DeploymentsOption",
+    "JsonOption",
+    "RpcOption",
+    "console",
+    "default_sender",
+    "emit",
+    "err_console",
+    "open_chain",
+    "open_network",
+    "sender_for",
+    "settings",
+]  # fmt: skip
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,6 +44,7 @@ RpcOption = Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URI: eth-
 DeploymentsOption = Annotated[Path | None, typer.Option("--deployments", help="Folder of deployment records <chain-id>.json. Env: MERITNET_DEPLOYMENTS.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file (default ./meritnet.toml). Env: MERITNET_CONFIG.")]
+AccountOption = Annotated[str | None, typer.Option("--account", help="Act as this unlocked account of the node (devnets); else the configured key.")]
 
 
 def settings(config: Path | None = None, **overrides: Any) -> Settings:
@@ -59,6 +76,27 @@ def default_sender(w3: Web3, s: Settings) -> Sender:
     return str(accounts[0])
 
 
+def sender_for(s: Settings, w3: Web3, account: str | None) -> Sender:
+    """``--account`` (an account the node must hold unlocked), else :func:`default_sender`."""
+    if account is None:
+        return default_sender(w3, s)
+    if not w3.is_address(account):
+        raise ConfigError(f"--account {account!r} is not an Ethereum address", hint="expected 0x followed by 40 hex digits")
+    address = str(w3.to_checksum_address(account))
+    if is_in_process(w3):
+        return address
+    try:
+        unlocked = {str(a).lower() for a in w3.eth.accounts}
+    except (Web3Exception, OSError, ValueError):  # a node without eth_accounts holds no keys for us
+        unlocked = set()
+    if address.lower() not in unlocked:
+        raise ConfigError(
+            f"the node at {s.rpc} cannot sign for {address}: it is not one of its unlocked accounts",
+            hint="pick an address from `meritnet query accounts`, or drop --account and set MERITNET_PRIVATE_KEY / private_key_file",
+        )
+    return address
+
+
 def emit(data: Any, as_json: bool, table: Table | None = None) -> None:
     """Print ``data`` as JSON, or ``table`` (or a key/value table of ``data``)."""
     if as_json:
@@ -69,20 +107,24 @@ def emit(data: Any, as_json: bool, table: Table | None = None) -> None:
     console.print(table)
 
 
-def kv_table(data: dict[str, Any], title: str | None = None) -> Table:
+def kv_table(data: dict[str, Any] | list[Any], title: str | None = None) -> Table:
+    """A two-column table (field, value); amounts in MERIT; long values wrap instead of being cut."""
     table = Table(title=title, show_header=False)
-    table.add_column("field", style="bold")
+    table.add_column("field", style="bold", overflow="fold")
     table.add_column("value", overflow="fold")
-    for key, value in data.items():
-        table.add_row(key, _show(value))
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in items:
+        table.add_row(str(key), _show(value, str(key)))
     return table
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, key: str = "") -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_show(v, str(k))}" for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(_show(v) for v in value) if value else "-"
+        return ", ".join(_show(v, key) for v in value) if value else "-"
+    if type(value) is int and key in AMOUNT_FIELDS:
+        return format_merit(value)
     return str(value)
 
 

@@ -22,7 +22,7 @@ def demo(
     trainers: Annotated[int, typer.Option(min=1, max=16, help="With --processes: number of trainer processes.")] = 3,
     rounds: Annotated[int, typer.Option(min=1, help="Training rounds.")] = 2,
     steps: Annotated[int, typer.Option(min=1, help="Training steps per round.")] = 12,
-    model: Annotated[str, typer.Option(help="mlp (default) or cnn.")] = "mlp",
+    model: Annotated[str, typer.Option(help="mlp (default), cnn, gpt (byte language model on Python's stdlib text; try --steps 4) or gpt-mini.")] = "mlp",
     backend: Annotated[str, typer.Option(help="Operator backend: stock, or repops (bitwise reproducible).")] = "stock",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
     rpc: Annotated[str | None, typer.Option("--rpc", help="Run on this chain (anvil, hardhat) instead of the in-process one.")] = None,
@@ -37,7 +37,7 @@ def demo(
     PNG plots into --out."""
     folder = out or Path(tempfile.mkdtemp(prefix="meritnet-demo-"))
     if not processes:
-        _scenario(ScenarioConfig(scenario=scenario, rounds=rounds, steps=steps, rpc=rpc, store=ipfs), folder, json_)
+        _scenario(ScenarioConfig(scenario=scenario, model=model, rounds=rounds, steps=steps, rpc=rpc, store=ipfs), folder, json_)
         return
     cfg = DemoConfig(trainers=trainers, rounds=rounds, steps=steps, model=model, backend=backend, device=device, rpc=rpc, store=ipfs)
 
@@ -70,7 +70,7 @@ def demo(
         return
     rounds = Table(title=f"task {report['task']}: global model per round")
     for col in ("round", "reveals", "accuracy before", "accuracy after", "validation loss", "reward paid (MERIT)"):
-        rounds.add_column(col)
+        rounds.add_column(col, overflow="fold")
     for r in report["rounds"]:
         rounds.add_row(str(r["round"]), str(r["reveals"]), f"{r['accuracy_before']:.3f}" if r["accuracy_before"] is not None else "-",
                        f"{r['accuracy']:.3f}" if r["accuracy"] is not None else "-", f"{r['loss']:.3f}" if r["loss"] is not None else "-",
@@ -78,7 +78,7 @@ def demo(
     console.print(rounds)
     people = Table(title=f"rewards (paid {report['paid'] / TOKEN:.2f} of a {report['budget'] / TOKEN:.0f} MERIT budget) and reputation (epoch {report['reputation']['epoch']})")
     for col in ("address", "role", "stake", "earned (MERIT)", "balance (MERIT)", "reputation"):
-        people.add_column(col)
+        people.add_column(col, overflow="fold")
     for p in report["participants"]:
         people.add_row(p["address"], p["role"], f"{p['stake'] / TOKEN:g}", f"{p['earned'] / TOKEN:.2f}", f"{p['token_balance'] / TOKEN:.2f}", f"{p['reputation']:.4f}")
     console.print(people)
@@ -114,15 +114,16 @@ def _scenario(cfg: ScenarioConfig, folder: Path, as_json: bool) -> None:
         emit(report, True)
         return
     rounds = Table(title=f"{cfg.scenario} scenario, task {report['task']}: global model per round")
-    for col in ("round", "accuracy before", "accuracy after", "paid (MERIT)"):
-        rounds.add_column(col)
+    for col in ("round", "accuracy before", "accuracy after", "validation loss", "paid (MERIT)"):
+        rounds.add_column(col, overflow="fold")
     for r in report["rounds"]:
         rounds.add_row(str(r["round"]), f"{r['accuracy_before']:.3f}" if r["accuracy_before"] is not None else "-",
-                       f"{r['accuracy']:.3f}" if r["accuracy"] is not None else "-", f"{r['paid'] / TOKEN:.2f}")  # fmt: skip
+                       f"{r['accuracy']:.3f}" if r["accuracy"] is not None else "-", f"{r['loss']:.3f}" if r.get("loss") is not None else "-",
+                       f"{r['paid'] / TOKEN:.2f}")  # fmt: skip
     console.print(rounds)
     people = Table(title="identities (MERIT; stake before -> after)")
     for col in ("name", "behaviour", "stake", "slashed", "rewards", "reputation", "disputes won/lost"):
-        people.add_column(col, no_wrap=True)
+        people.add_column(col, overflow="fold")
     for p in report["identities"]:
         people.add_row(p["name"], p["behaviour"], f"{p['stake_before'] / TOKEN:g} -> {p['stake_after'] / TOKEN:g}", f"{p['slashed'] / TOKEN:g}",
                        f"{p['rewards'] / TOKEN:.2f}", f"{p['reputation']:.4f}", f"{p['disputes_won']}/{p['disputes_lost']}")  # fmt: skip

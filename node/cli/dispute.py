@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -41,7 +41,7 @@ def list_(rpc: RpcOption = None, deployments: DeploymentsOption = None, config: 
         rows.append({k: d[k] for k in ("dispute_id", "task_id", "round", "defender", "challenger", "stage", "winner", "moves", "located")})
     table = Table(title="disputes")
     for col in ("id", "task", "round", "defender", "challenger", "stage", "winner", "moves"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(*(str(r[k]) for k in ("dispute_id", "task_id", "round")), r["defender"][:10], r["challenger"][:10], r["stage"], r["winner"], str(r["moves"]))
     emit(rows, json_, table)
@@ -64,12 +64,13 @@ def show(
 @app.command()
 def simulate(
     steps: Annotated[int, typer.Option(min=1, help="K: training steps of the disputed run.")] = 8,
-    fault_step: Annotated[Optional[int], typer.Option(help="T: the step (0..K-1) where the liar computes wrongly; default K/2.")] = None,
-    fault_op: Annotated[Optional[int], typer.Option(help="J: the operator (0..M-1) of that step; default M/2.")] = None,
+    fault_step: Annotated[int | None, typer.Option(help="T: the step (0..K-1) where the liar computes wrongly; default K/2.")] = None,
+    fault_op: Annotated[int | None, typer.Option(help="J: the operator (0..M-1) of that step; default M/2.")] = None,
     liar: Annotated[str, typer.Option(help="defender, challenger or none.")] = "defender",
-    silent: Annotated[Optional[str], typer.Option(help="defender or challenger: stops answering (loses at its deadline).")] = None,
+    silent: Annotated[str | None, typer.Option(help="defender or challenger: stops answering (loses at its deadline).")] = None,
     adaptive: Annotated[bool, typer.Option("--adaptive", help="The liar answers from another trace wherever it can.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the model, shards and batches.")] = 0,
+    model: Annotated[str, typer.Option(help="mlp, cnn, gpt or gpt-mini (the GPT on its stdlib text, with its AdamW recipe).")] = "mlp",
     json_: JsonOption = False,
 ) -> None:
     """Run one complete dispute on the in-process chain with real training traces and a
@@ -82,5 +83,5 @@ def simulate(
     if silent not in (None, "defender", "challenger"):
         raise ConfigError(f"--silent must be defender or challenger, not {silent!r}")
     with console.status("training both runs and playing the dispute on chain ..."):
-        result = run(SimulationSpec(steps=steps, fault_step=fault_step, fault_op=fault_op, liar=liar, silent=silent, adaptive=adaptive, seed=seed))  # type: ignore[arg-type]
+        result = run(SimulationSpec(steps=steps, fault_step=fault_step, fault_op=fault_op, liar=liar, silent=silent, adaptive=adaptive, seed=seed, model=model))  # type: ignore[arg-type]
     emit(result, json_, kv_table(result, title="dispute simulation"))

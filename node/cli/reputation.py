@@ -11,7 +11,17 @@ from rich.table import Table
 from web3 import Web3
 
 from node.chain.reputation import edge_records, epoch_from_table, post_epoch, recompute_epoch
-from node.cli.common import ConfigOption, DeploymentsOption, JsonOption, RpcOption, default_sender, emit, open_network, settings
+from node.cli.common import (
+    AccountOption,
+    ConfigOption,
+    DeploymentsOption,
+    JsonOption,
+    RpcOption,
+    emit,
+    open_network,
+    sender_for,
+    settings,
+)
 from node.errors import ConfigError
 from node.paths import state_dir
 from node.storage import as_cid, open_store
@@ -86,7 +96,7 @@ def reputation(
         entries.append(entry)
     data = {"ego": result.ego, "source": source, "root": "0x" + result.root.hex(), "scores": entries}
     table = Table(title=f"reputation from {result.ego} — {source}")
-    table.add_column("address")
+    table.add_column("address", overflow="fold")
     table.add_column("score", justify="right")
     if epoch is not None:
         table.add_column("proof on chain")
@@ -98,14 +108,17 @@ def reputation(
 def post_epoch_command(
     ego: Annotated[str, typer.Option("--ego", help="The ego of the epoch (a task owner).")],
     walks: WalksOption = 10_000,
+    account: AccountOption = None,
     store: StoreOption = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip
-    """Start a reputation epoch, compute MeritRank with its on-chain seed, publish the scores table
-    (a StandardMerkleTree dump) in the content store and post the root and its CID (needs POSTER_ROLE)."""
+    """Post a reputation epoch: finish the open one (started earlier and not posted) or start one,
+    compute MeritRank with its on-chain seed, publish the scores table (a StandardMerkleTree dump)
+    in the content store and post the root and its CID (needs POSTER_ROLE: the deployer's)."""
     s = settings(config, rpc=rpc, deployments=deployments)
     net = open_network(s)
+    sender = sender_for(s, net.w3, account)
     content = open_store(store or s.store, default_dir=state_dir() / "store")
-    number, result = post_epoch(net, default_sender(net.w3, s), _address(ego), walks=walks, store=content)
+    number, result = post_epoch(net, sender, _address(ego), walks=walks, store=content)
     table_cid = net.reputation.get_epoch(number).scores_cid
     emit({"epoch": number, "ego": result.ego, "root": "0x" + result.root.hex(), "scores": len(result.fixed), "table": str(as_cid(table_cid))}, json_)

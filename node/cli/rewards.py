@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,15 +12,16 @@ from node.errors import ConfigError
 from node.paths import state_dir
 from node.roles.common import scores_table_json
 from node.storage import open_store
+from node.units import format_merit
 
 COLUMNS = ("round", "account", "score", "kept", "reason", "copy_suspect", "similarity", "ema", "reputation", "amount")
 
 
 def rewards(
-    address: Annotated[Optional[str], typer.Argument(help="Only this trainer (0x address); default: everyone.")] = None,
+    address: Annotated[str | None, typer.Argument(help="Only this trainer (0x address); default: everyone.")] = None,
     task_id: Annotated[int, typer.Option("--task", help="Task id.")] = 1,
-    round_number: Annotated[Optional[int], typer.Option("--round", help="One round (default: every scored round).")] = None,
-    store: Annotated[Optional[str], typer.Option("--store", help="Content store holding the scores tables (default: the configured one).")] = None,
+    round_number: Annotated[int | None, typer.Option("--round", help="One round (default: every scored round).")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="Content store holding the scores tables (default: the configured one).")] = None,
     rpc: RpcOption = None, deployments: DeploymentsOption = None, config: ConfigOption = None, json_: JsonOption = False,
 ) -> None:  # fmt: skip
     """Score breakdown per trainer and round: loss improvement, robust-filter verdict, copy check,
@@ -39,7 +40,13 @@ def rewards(
                 rows.append({"round": r, **{k: entry.get(k) for k in COLUMNS if k != "round"}})
     out = Table(title=f"task {task_id} rewards")
     for col in COLUMNS:
-        out.add_column(col)
+        out.add_column("MERIT" if col == "amount" else col, overflow="fold", justify="right" if col in ("score", "amount") else "left")
     for row in rows:
-        out.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in (row[c] for c in COLUMNS)))
+        out.add_row(*(_cell(c, row[c]) for c in COLUMNS))
     emit(rows, json_, out)
+
+
+def _cell(column: str, value: Any) -> str:
+    if column == "amount" and isinstance(value, int):
+        return format_merit(value).removesuffix(" MERIT")
+    return f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -12,13 +12,13 @@ from node.training.trace import run_trace
 
 def trace(
     steps: Annotated[int, typer.Option(min=1, help="Training steps.")] = 10,
-    model: Annotated[str, typer.Option(help="mlp or cnn.")] = "mlp",
+    model: Annotated[str, typer.Option(help="mlp, cnn, gpt or gpt-mini.")] = "mlp",
     seed: Annotated[int, typer.Option(help="Seed of the initial model, the shards and the batches.")] = 0,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
     threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
     microbatch: Annotated[int | None, typer.Option(help="Split each batch into micro-batches of this size.")] = None,
     backend: Annotated[str, typer.Option(help="repops (reproducible) or stock (plain torch, for comparison).")] = "repops",
-    optimizer: Annotated[str, typer.Option(help="sgd or adam.")] = "sgd",
+    optimizer: Annotated[str | None, typer.Option(help="sgd or adam (default: the model's recipe; adam for the GPT).")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate (default: the training config's).")] = None,
     step: Annotated[int | None, typer.Option(help="With --op-chain: the step whose operator chain to print.")] = None,
     op_chain: Annotated[bool, typer.Option("--op-chain", help="Print the prefix chain c_0..c_M of --step's operators.")] = False,

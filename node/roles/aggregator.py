@@ -27,6 +27,7 @@ from node.chain.logs import logs_of
 from node.chain.transactor import Sender, address_of
 from node.errors import InvalidTensors, StorageError
 from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_table_json, try_advance
+from node.roles.waits import Waits
 from node.storage import ContentStore, as_cid, cid_of
 from node.training.codec import decode_tensors, encode_tensors
 from node.training.data import assign_shard
@@ -35,9 +36,9 @@ from node.training.ops import get_backend
 from verifier.merkle import REWARD_ENCODING, RewardLeaf, StandardMerkleTree, TraceTree
 from verifier.reputation.epoch import EpochResult
 from verifier.scoring import fedavg, leave_one_out, relative_improvement, to_fixed_score
-from verifier.scoring.shapley import shapley
 from verifier.scoring.policy import Contribution, ScoringPolicy, aggregate, score_round
 from verifier.scoring.robust import flatten
+from verifier.scoring.shapley import shapley
 
 __all__ = ["Aggregator", "ScoredDelta"]
 
@@ -72,7 +73,7 @@ class ScoredDelta:
 
 class Aggregator:
     def __init__(self, net: Network, store: ContentStore, sender: Sender, task_id: int, *, on_event: Event | None = None,
-                 poll: float = 0.3, fetch_timeout: float = 20.0, stake: int | None = None) -> None:  # fmt: skip
+                 poll: float = 0.3, fetch_timeout: float = 20.0, stake: int | None = None, mine_empty: bool = False) -> None:  # fmt: skip
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
         self.data = TaskData(net, store, task_id, on_retry=lambda m: self.emit("retry", message=m))
@@ -80,6 +81,8 @@ class Aggregator:
         self.fetch_timeout = fetch_timeout
         self.stake = stake
         self._emit = on_event or (lambda _e: None)
+        self.mine_empty = mine_empty
+        self.waits = Waits(self.emit)
         self.reports: dict[int, dict[str, Any]] = {}
         self._epochs: dict[int, EpochResult] = {}
         self.dispute_margin = 120  # seconds before the Score deadline when it scores regardless of open disputes
@@ -170,7 +173,9 @@ class Aggregator:
     def _reputation(self) -> dict[str, float]:
         """MeritRank factors from the latest posted epoch, relative to the best (empty: none posted)."""
         latest = self.net.reputation.latest_epoch()
-        if latest == 0 or not self.net.reputation.get_epoch(latest).posted:
+        while latest > 0 and not self.net.reputation.get_epoch(latest).posted:
+            latest -= 1  # open, or expired without a root
+        if latest == 0:
             return {}
         if latest not in self._epochs:
             from node.chain.reputation import recompute_epoch
@@ -276,7 +281,7 @@ class Aggregator:
                     self.net.tasks.slash_no_reveal(self.sender, self.task_id, current, trainer)
                     self.emit("slashed-no-reveal", round=current, trainer=trainer)
             self.aggregate(current)
-        if try_advance(self.net, self.sender, self.task_id):
+        if try_advance(self.net, self.sender, self.task_id, waits=self.waits, mine_empty=self.mine_empty):
             after = self.net.tasks.get_round(self.task_id, current)
             self.emit("advanced", round=current, phase=after.phase.name.lower())
         return not self.net.tasks.is_complete(self.task_id)

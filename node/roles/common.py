@@ -16,6 +16,7 @@ from multiformats import CID, multihash
 
 from node.chain.contracts import Phase, Role, Task
 from node.chain.deploy import Network
+from node.chain.provider import mine
 from node.chain.transactor import Sender, address_of
 from node.errors import (
     ConfigError,
@@ -26,6 +27,7 @@ from node.errors import (
     StorageUnavailable,
     TransactionFailed,
 )
+from node.roles.waits import Waits, deadline_wait
 from node.storage import ContentStore, as_cid
 from node.training.codec import decode_tensors, spec_of
 from node.training.data import DataManifest, Dataset, decode_dataset
@@ -33,11 +35,12 @@ from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.merkle import RewardLeaf, reward_leaves
 
-__all__ = ["TaskData", "ensure_role", "retry", "run_daemon", "try_advance", "config_cid", "scores_table", "scores_table_json", "RETRYABLE"]
+__all__ = ["RETRYABLE", "TaskData", "config_cid", "ensure_role", "retry", "run_daemon", "scores_table", "scores_table_json", "try_advance"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRYABLE = (StorageUnavailable, ConnectionFailed, ContentNotFound)
+_STALLED_AFTER = 5.0  # seconds without a new block past a deadline before a node calls the chain stalled
 _BENIGN_ADVANCE = {"TaskManagerDeadlineNotReached", "TaskManagerTaskComplete", "TaskManagerDisputeOpen"}
 
 
@@ -113,42 +116,57 @@ def run_daemon(
         time.sleep(poll)
 
 
-def try_advance(net: Network, sender: Sender, task_id: int) -> bool:
+def try_advance(net: Network, sender: Sender, task_id: int, *, waits: Waits | None = None, mine_empty: bool = False) -> bool:
     """Advance the task's current phase if its deadline has passed; False when not yet.
 
     The next block's time is at least the latest block's plus one and, on a live node, the
     wall clock; before that passes the deadline no transaction is sent. Losing a race to
-    another participant's advance is not an error.
+    another participant's advance is not an error. ``waits`` hears once what the node waits
+    for. On a node that mines only on demand, chain time stands still: with ``mine_empty``
+    (devnets only) an empty block is mined once the wall clock passed the deadline.
     """
     task = net.tasks.get_task(task_id)
     rnd = net.tasks.get_round(task_id, task.current_round)
-    next_block_time = max(int(net.w3.eth.get_block("latest")["timestamp"]) + 1, int(time.time()))
-    if rnd.phase == Phase.FINALIZED or next_block_time <= rnd.deadline:
+    if rnd.phase == Phase.FINALIZED:
         return False
+    chain_time = int(net.w3.eth.get_block("latest")["timestamp"])
+    next_block_time = max(chain_time + 1, int(time.time()))
+    phase = rnd.phase.name.capitalize()
+    if next_block_time <= rnd.deadline:
+        if waits is not None:
+            waits.waiting((task.current_round, phase), deadline_wait(phase, chain_time, rnd.deadline))
+        return False
+    if mine_empty and chain_time <= rnd.deadline:
+        mine(net.w3)
     try:
         net.tasks.advance(sender, task_id)
-        return True
     except TransactionFailed:
         return False  # another participant's advance was mined first
     except ContractRevert as exc:
+        if exc.name == "TaskManagerDeadlineNotReached" and waits is not None and time.time() - chain_time > _STALLED_AFTER:
+            # the wall clock passed the deadline and no block came for a while: a node that mines on demand
+            waits.waiting((task.current_round, phase, "stalled"), deadline_wait(phase, chain_time, rnd.deadline, stalled=True))
         if exc.name in _BENIGN_ADVANCE or exc.name == "TaskManagerWrongPhase":
             return False
         raise
+    if waits is not None:
+        waits.done()
+    return True
 
 
-def scores_table_json(net: Network, store: ContentStore, task_id: int, round_: int) -> dict[str, Any] | None:
+def scores_table_json(net: Network, store: ContentStore, task_id: int, round_: int, *, attempts: int = 6) -> dict[str, Any] | None:
     """The whole scores table a round's aggregator published (None before it posted)."""
     rnd = net.tasks.get_round(task_id, round_)
     if not rnd.scores_cid:
         return None
-    table: dict[str, Any] = json.loads(retry(lambda: store.get(as_cid(rnd.scores_cid)), what="fetch the scores table"))
+    table: dict[str, Any] = json.loads(retry(lambda: store.get(as_cid(rnd.scores_cid)), what="fetch the scores table", attempts=attempts))
     return table
 
 
-def scores_table(net: Network, store: ContentStore, task_id: int, round_: int) -> list[RewardLeaf] | None:
+def scores_table(net: Network, store: ContentStore, task_id: int, round_: int, *, attempts: int = 6) -> list[RewardLeaf] | None:
     """The reward leaves a round's aggregator published (None before it posted): from the
     scores table, or from a ``StandardMerkleTree`` dump where the round's CID holds one."""
-    table = scores_table_json(net, store, task_id, round_)
+    table = scores_table_json(net, store, task_id, round_, attempts=attempts)
     if table is None:
         return None
     try:

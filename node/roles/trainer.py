@@ -28,6 +28,7 @@ from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_t
 from node.roles.dispute import PartyAgent
 from node.roles.journal import Journal
 from node.roles.reexec import run_inputs
+from node.roles.waits import Waits
 from node.storage import ContentStore, as_cid
 from node.training.codec import encode_tensors
 from node.training.data import Dataset, assign_shard, trainer_seed
@@ -37,7 +38,7 @@ from verifier.dispute.game import Player
 from verifier.merkle import SortedMerkleTree
 from verifier.repops.ops import RepOps
 
-__all__ = ["Trainer", "BEHAVIOURS"]
+__all__ = ["BEHAVIOURS", "Trainer"]
 
 BEHAVIOURS = ("honest", "lazy", "label-flip", "boosted", "copycat")
 
@@ -64,6 +65,7 @@ class Trainer:
         fault: tuple[int, int] | None = None,
         behaviour: str = "honest",
         copy_from: Trainer | None = None,
+        mine_empty: bool = False,
     ) -> None:
         self.net, self.store, self.sender, self.task_id = net, store, sender, task_id
         self.address = address_of(sender)
@@ -74,6 +76,8 @@ class Trainer:
         self.journal = Journal(journal_dir / f"task{task_id}-{self.address}.json")
         self.checkpoint_dir = journal_dir / "checkpoints"
         self._emit = on_event or (lambda _e: None)
+        self.mine_empty = mine_empty
+        self.waits = Waits(self.emit)
         # A cheating trainer for tests and the adversarial demo: computes operator j of step t wrongly.
         self.fault = fault
         # Adversaries for tests and the demo: lazy (a zero delta), label-flip (trains on wrong
@@ -234,7 +238,7 @@ class Trainer:
                 self._reveal(current, entry)
         elif sub.revealed and not entry.get("revealed") and entry:
             self.journal.update(current, committed=True, revealed=True)
-        try_advance(self.net, self.sender, self.task_id)
+        try_advance(self.net, self.sender, self.task_id, waits=self.waits, mine_empty=self.mine_empty)
         complete = self.net.tasks.is_complete(self.task_id)
         if complete:
             self._settle(current)

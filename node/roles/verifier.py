@@ -18,13 +18,14 @@ from typing import Any
 
 from node.chain.contracts import Phase, Role
 from node.chain.deploy import Network
-from node.chain.logs import logs_of
 from node.chain.disputes import Dispute, Stage
+from node.chain.logs import logs_of
 from node.chain.transactor import Sender, address_of
 from node.errors import ContractRevert
 from node.roles.common import TaskData, ensure_role, run_daemon
 from node.roles.dispute import PartyAgent
 from node.roles.reexec import run_inputs
+from node.roles.waits import Waits
 from node.storage import ContentStore
 from node.training.claims import cid_hash, delta_hash
 from verifier.dispute.referee import final_delta
@@ -48,6 +49,7 @@ class Verifier:
         self.accuse = accuse
         self.data = TaskData(net, store, task_id)
         self._emit = on_event or (lambda _e: None)
+        self.waits = Waits(self.emit)
         self.checked: dict[tuple[int, str], bool] = {}  # (round, trainer) -> reproduced
         self.claims: dict[tuple[int, str], TraceClaim] = {}
         self.reported: set[int] = set()
@@ -137,6 +139,9 @@ class Verifier:
         """Check what can be checked now and play open disputes; False once all is settled."""
         task = self.data.refresh()
         rnd = self.net.tasks.get_round(self.task_id, task.current_round)
+        if rnd.phase in (Phase.COMMIT, Phase.REVEAL):
+            self.waits.waiting((task.current_round, rnd.phase), f"waiting for round {task.current_round}'s reveals to close "
+                               f"(now {rnd.phase.name.capitalize()}, deadline {rnd.deadline}) before re-executing submissions")  # fmt: skip
         if rnd.phase == Phase.CHALLENGE and task.current_round not in self.scores_checked:
             self.scores_checked[task.current_round] = self.check_scores(task.current_round)
         if task.config.ops_per_step == 0:

@@ -9,14 +9,21 @@ from node.storage.base import ContentStore
 from node.storage.embedded import EmbeddedStore
 from node.storage.unixfs import as_cid, cid_of
 
-__all__ = ["ContentStore", "EmbeddedStore", "open_store", "as_cid", "cid_of"]
+__all__ = ["ContentStore", "EmbeddedStore", "as_cid", "cid_of", "open_store"]
 
 
-def open_store(uri: str | None, *, default_dir: Path) -> ContentStore:
-    """``None`` or ``embedded[:PATH]``: the embedded store; a multiaddr (``/ip4/...``) or
-    ``http://host:port``: an IPFS node's RPC API."""
+def open_store(uri: str | Path | None = None, *, default_dir: str | Path | None = None) -> ContentStore:
+    """``None`` or ``embedded[:PATH]``: the embedded store (``default_dir``, else
+    ``$MERITNET_HOME/store``, ``./.meritnet/store``); a ``Path``: an embedded store there; a
+    multiaddr (``/ip4/...``) or ``http://host:port``: an IPFS node's RPC API."""
+    if isinstance(uri, Path):
+        return EmbeddedStore(uri.expanduser())
     if uri is None or uri == "embedded":
-        return EmbeddedStore(default_dir)
+        if default_dir is None:
+            from node.paths import state_dir
+
+            default_dir = state_dir() / "store"
+        return EmbeddedStore(Path(default_dir))
     if uri.startswith("embedded:"):
         return EmbeddedStore(Path(uri.split(":", 1)[1]).expanduser())
     if uri.startswith("/"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 
 import ipfshttpclient
 from multiformats import CID
@@ -18,9 +19,13 @@ from node.errors import ContentNotFound, StorageError, StorageUnavailable
 from node.storage.base import DEFAULT_MAX_SIZE, ContentStore
 from node.storage.unixfs import CHUNK_SIZE, as_cid
 
-__all__ = ["IpfsHttpStore", "DEFAULT_API"]
+__all__ = ["DEFAULT_API", "IpfsHttpStore"]
 
 logger = logging.getLogger(__name__)
+
+# ipfshttpclient 0.7 passes urllib3 a `strict` argument that urllib3 2.x only warns about;
+# harmless, and it printed a FutureWarning on every IPFS command.
+warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning)
 
 DEFAULT_API = "/ip4/127.0.0.1/tcp/5001"
 

@@ -23,6 +23,7 @@ from node.storage.unixfs import cid_of
 from node.training.codec import encode_tensors
 from node.training.data import Dataset
 from node.training.loop import TrainConfig, TrainResult, batch_indices, train
+from node.training.models import get_model
 from verifier.dispute.claims import TraceClaim
 from verifier.dispute.referee import ProgramOp, program_of
 from verifier.repops.ops import RepOps
@@ -51,8 +52,7 @@ def record_step(base: Params, shard: Dataset, config: TrainConfig, seed: bytes, 
         elif loop_step == step + 1:
             ops.stop_tape()
 
-    short = TrainConfig(**{**config.__dict__, "steps": step + 1})
-    train(base, shard, short, seed=seed, ops=ops, on_step=on_step)
+    train(base, shard, config, seed=seed, ops=ops, on_step=on_step, until=step + 1)
     return box["tape"]
 
 
@@ -79,12 +79,17 @@ def delta_hash(delta: Mapping[str, torch.Tensor]) -> bytes:
 def _program(config: TrainConfig, shapes: tuple[tuple[str, tuple[int, ...]], ...], features: int, classes: int) -> tuple[ProgramOp, ...]:
     base = {name: torch.zeros(shape) for name, shape in shapes}
     n = config.batch_size
-    dummy = Dataset(torch.zeros(n, features), torch.arange(n) % classes)
+    if get_model(config.model).tokens:  # (n, seq) tokens and next tokens
+        tokens = torch.arange(n * features).reshape(n, features) % classes
+        dummy = Dataset(tokens, tokens)
+    else:
+        dummy = Dataset(torch.zeros(n, features), torch.arange(n) % classes)
     return tuple(program_of(record_step(base, dummy, config, b"program", 0)))
 
 
 def program_for(config: TrainConfig, base: Params, features: int = 64, classes: int = 10) -> list[ProgramOp]:
-    """The task's step program (one step on zeros, cached per config and shapes)."""
+    """The task's step program (one step on zeros, cached per config and shapes); ``features``
+    is a token model's sequence length and ``classes`` its vocabulary."""
     shapes = tuple(sorted((k, tuple(v.shape)) for k, v in base.items()))
     return list(_program(_verifiable(config), shapes, features, classes))
 

@@ -21,19 +21,22 @@ import torch
 from node.errors import ConfigError
 from node.training.codec import decode_tensors, encode_tensors
 
-__all__ = ["Dataset", "DataManifest", "load_digits", "load_npz", "split_shards", "assign_shard", "trainer_seed", "encode_dataset", "decode_dataset"]
+__all__ = ["Dataset", "DataManifest", "dataset_for", "load_digits", "load_npz", "split_shards", "assign_shard", "trainer_seed", "encode_dataset", "decode_dataset"]
 
 
 @dataclass(frozen=True)
 class Dataset:
-    x: torch.Tensor  # float32, (n, features) or (n, c, h, w)
-    y: torch.Tensor  # int64, (n,)
+    x: torch.Tensor  # float32, (n, features) or (n, c, h, w); int64 (n, seq) tokens for a language model
+    y: torch.Tensor  # int64, (n,); (n, seq) next tokens for a language model
+    classes: int | None = None  # the number of classes (vocabulary) when fixed; else max(y) + 1
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
     @property
     def num_classes(self) -> int:
+        if self.classes is not None:
+            return self.classes
         return int(self.y.max().item()) + 1 if len(self) else 0
 
 
@@ -108,7 +111,19 @@ def split_shards(data: Dataset, shards: int, *, validation_fraction: float = 0.2
         raise ConfigError(f"{len(data)} samples are too few for {shards} shards and a validation set")
     val_idx, train_idx = perm[:n_val], perm[n_val:]
     pieces = torch.tensor_split(train_idx, shards)
-    return [Dataset(data.x[p], data.y[p]) for p in pieces], Dataset(data.x[val_idx], data.y[val_idx])
+    return [Dataset(data.x[p], data.y[p], data.classes) for p in pieces], Dataset(data.x[val_idx], data.y[val_idx], data.classes)
+
+
+def dataset_for(model: str) -> Dataset:
+    """The built-in data set of a model: the text corpus for token models, digits otherwise."""
+    from node.training.models import get_model
+
+    spec = get_model(model)
+    if spec.tokens:
+        from node.training.text import load_text
+
+        return load_text(spec.context or 128)
+    return load_digits()
 
 
 def assign_shard(seed: bytes, task_id: int, round_: int, trainer: str, shards: int) -> int:

@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 
@@ -39,6 +40,10 @@ class TrainConfig:
     lr: float = 0.1
     momentum: float = 0.9
     optimizer: str = "sgd"  # or "adam" (betas 0.9 / 0.999, eps 1e-8; lr as above)
+    weight_decay: float = 0.0  # adam only: decoupled weight decay (AdamW)
+    clip_norm: float = 0.0  # clip gradients to this global norm (0: no clipping)
+    warmup: int = 0  # adam only: linear warm-up steps of the round's schedule
+    schedule: str = "constant"  # adam only: or "cosine" (decay to 10% over the round's steps)
     backend: str = "stock"
     checkpoint_every: int = 5
     init_seed: int = 0
@@ -56,13 +61,35 @@ class TrainConfig:
         get_model(self.model)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}", hint=f"one of {', '.join(OPTIMIZERS)}")
+        if self.weight_decay < 0 or self.clip_norm < 0 or self.warmup < 0:
+            raise ConfigError("weight_decay, clip_norm and warmup must not be negative")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}", hint=f"one of {', '.join(SCHEDULES)}")
+        if self.optimizer != "adam" and (self.weight_decay or self.warmup or self.schedule != "constant"):
+            raise ConfigError("weight decay, warm-up and the cosine schedule are for the adam optimizer", hint="add --optimizer adam")
         from verifier.scoring.policy import RULES
 
         if self.aggregation not in RULES:
             raise ConfigError(f"unknown aggregation {self.aggregation!r}", hint=f"one of {', '.join(RULES)}")
 
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        fields = {k: v for k, v in asdict(self).items() if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
+        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def for_model(cls, model: str, **overrides: Any) -> TrainConfig:
+        """The model's recipe (e.g. AdamW, clipping and a schedule for the GPT) with ``overrides``
+        on top; overrides that are None are ignored."""
+        recipe = dict(get_model(model).recipe)
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        if chosen.get("optimizer", recipe.get("optimizer", "sgd")) != "adam":  # the recipe's Adam-only settings go with Adam
+            recipe = {k: v for k, v in recipe.items() if k not in ("weight_decay", "warmup", "schedule")}
+        recipe.update(chosen)
+        return cls(model=model, **recipe)
+
+    def adam_schedule(self) -> dict[str, Any]:
+        """The keyword arguments of the optimizer's weight decay and learning-rate schedule."""
+        return {"weight_decay": self.weight_decay, "warmup": self.warmup, "total": self.steps if self.schedule == "cosine" else 0}
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TrainConfig:
@@ -74,6 +101,12 @@ class TrainConfig:
     @property
     def config_hash(self) -> bytes:
         return hashlib.sha256(self.to_bytes()).digest()
+
+
+SCHEDULES = ("constant", "cosine")
+_LATER_FIELDS: dict[str, Any] = {"weight_decay": 0.0, "clip_norm": 0.0, "warmup": 0, "schedule": "constant"}
+"""Fields added after tasks existed: left out of the canonical JSON at their defaults, so an
+older task's configHash is unchanged."""
 
 
 @dataclass
@@ -120,13 +153,15 @@ def train(
     progress: Callable[[int], None] | None = None,
     microbatch: int | None = None,
     on_step: Callable[[int, str], None] | None = None,
+    until: int | None = None,
 ) -> TrainResult:
     """Train ``config.steps`` steps on ``shard`` from ``base``; return the delta and the trace.
 
     ``microbatch`` splits each batch into groups whose gradients are summed afterwards (with
     ``repops``, power-of-two groups of a power-of-two batch give the same bits as the whole
     batch). ``on_step(step, "start" | "end")`` brackets each step (the trace command records
-    one step's operator tape with it).
+    one step's operator tape with it). ``until`` stops after that step (the schedule still
+    spans ``config.steps``), to re-record one step of a run.
     """
     device = torch.device(device)
     ops = ops or get_backend(config.backend)
@@ -138,12 +173,13 @@ def train(
     cpu_state = lambda step: {k: v.detach().cpu().clone() for k, v in full_state(params, buffers, step).items()}  # noqa: E731
     hashes = [state_hash(full_state(params, buffers, 0))]
     checkpoints = {0: cpu_state(0)}
-    for step in range(1, config.steps + 1):
+    last = config.steps if until is None else min(until, config.steps)
+    for step in range(1, last + 1):
         if on_step:
             on_step(step, "start")
         idx = batch_indices(seed, step, len(shard), config.batch_size).to(device)
         groups = torch.split(idx, microbatch) if microbatch else (idx,)
-        scale = 1.0 / len(idx)
+        scale = 1.0 / (len(idx) * y_all[0].numel())  # the mean over samples (and over tokens)
         batches = [(x_all[group], y_all[group]) for group in groups]
         ops.begin_step(step - 1, {**{f"param.{k}": params[k] for k in names}, **{f"buffer.{k}": buffers[k] for k in names},
                                   **{f"batch.{g}.{n}": t for g, b in enumerate(batches) for n, t in zip("xy", b, strict=True)}})  # fmt: skip
@@ -151,17 +187,19 @@ def train(
         for xb, yb in batches:
             leaves = [params[k].detach().requires_grad_(True) for k in names]
             logits = model.forward(dict(zip(names, leaves, strict=True)), xb, ops)
-            loss = ops.cross_entropy(logits, yb, scale)
+            loss = ops.cross_entropy(logits, ops.reshape(yb, (yb.numel(),)), scale)
             parts.append(torch.autograd.grad(loss, leaves))
         grads = [ops.combine([p[i] for p in parts]) for i in range(len(names))] if len(parts) > 1 else list(parts[0])
+        if config.clip_norm:
+            grads = ops.clip_grads(grads, config.clip_norm)
         for k in names:
             params[k] = params[k].detach()
         if config.optimizer == "adam":
-            ops.adam_([params[k] for k in names], grads, [buffers[k] for k in names], step, config.lr)
+            ops.adam_([params[k] for k in names], grads, [buffers[k] for k in names], step, config.lr, **config.adam_schedule())
         else:
             ops.sgd_momentum_([params[k] for k in names], grads, [buffers[k] for k in names], config.lr, config.momentum)
         hashes.append(ops.seal(params, buffers, step))
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        if step % config.checkpoint_every == 0 or step == last:
             checkpoints[step] = cpu_state(step)
         if on_step:
             on_step(step, "end")
@@ -175,11 +213,27 @@ def train(
 def evaluate(model_name: str, params: Params, data: Dataset, ops: OpBackend | None = None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of ``params`` on ``data``."""
     ops = ops or get_backend("stock")
+    model = get_model(model_name)
+    if model.tokens:
+        return _evaluate_tokens(model.forward, params, data, ops)
     with torch.no_grad():
-        logits = get_model(model_name).forward(params, data.x, ops)
+        logits = model.forward(params, data.x, ops)
         loss = float(ops.cross_entropy(logits, data.y))
         accuracy = float((logits.argmax(dim=1) == data.y).float().mean())
     return loss, accuracy
+
+
+def _evaluate_tokens(forward: Callable[..., torch.Tensor], params: Params, data: Dataset, ops: OpBackend, chunk: int = 64) -> tuple[float, float]:
+    """Mean next-token cross-entropy and accuracy over every token, in chunks of sequences."""
+    total, correct, tokens = 0.0, 0, 0
+    with torch.no_grad():
+        for start in range(0, len(data), chunk):
+            x, y = data.x[start : start + chunk], data.y[start : start + chunk].reshape(-1)
+            logits = forward(params, x, ops)
+            total += float(ops.cross_entropy(logits, y, 1.0))
+            correct += int((logits.argmax(dim=1) == y).sum())
+            tokens += y.numel()
+    return total / max(tokens, 1), correct / max(tokens, 1)
 
 
 def apply_delta(params: Params, delta: Params, scale: float = 1.0) -> Params:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from node.chain.contracts import Role
-from node.chain.deploy import Network
+from node.chain.deploy import DeployParams, Network, deploy
+from node.chain.provider import advance_time
 from node.chain.reputation import edge_records, post_epoch, recompute_epoch
 from node.errors import ConfigError
 from tests.helpers import TOKEN, advance, create_task, post, register, reverts, run_round_to_score
@@ -88,3 +89,42 @@ def test_recompute_errors(net: Network, accounts: list[str]) -> None:
     net.reputation.start_epoch(accounts[0])
     with pytest.raises(ConfigError, match="not posted yet"):
         recompute_epoch(net, 1)
+
+
+def test_deployer_holds_poster_role_and_a_chosen_poster_can_be_named(net: Network, accounts: list[str], artifacts: dict) -> None:  # type: ignore[type-arg]
+    assert net.reputation.is_poster(accounts[0])
+    assert not net.reputation.is_poster(accounts[1])
+    other = deploy(net.w3, accounts[0], DeployParams(epoch_post_window=600), artifacts=artifacts, poster=accounts[4])
+    assert other.reputation.is_poster(accounts[4]) and not other.reputation.is_poster(accounts[0])
+    assert other.reputation.post_window() == 600
+
+
+def test_an_unposted_epoch_expires_and_a_new_one_can_start(net: Network, accounts: list[str]) -> None:
+    admin, anyone = accounts[0], accounts[5]
+    window = net.reputation.post_window()
+    epoch, _ = net.reputation.start_epoch(anyone)
+    deadline = net.reputation.get_epoch(epoch).post_deadline
+    with reverts("ReputationOracleEpochOpen", epoch=epoch, postDeadline=deadline):
+        net.reputation.start_epoch(anyone)
+    advance_time(net.w3, window + 5)
+    with reverts("ReputationOracleEpochExpired", epoch=epoch, postDeadline=deadline):
+        net.reputation.post_epoch(admin, epoch, admin, b"\x01" * 32)
+    second, _ = net.reputation.start_epoch(anyone)
+    assert second == epoch + 1
+    net.reputation.post_epoch(admin, second, admin, b"\x01" * 32)
+    assert net.reputation.get_epoch(second).posted and not net.reputation.get_epoch(epoch).posted
+
+
+def test_post_epoch_finishes_an_epoch_someone_else_started(net: Network, round_paid: dict, accounts: list[str]) -> None:  # type: ignore[type-arg]
+    started, _ = net.reputation.start_epoch(accounts[7])  # a stranger starts one and never posts
+    epoch, result = post_epoch(net, accounts[0], round_paid["owner"], walks=WALKS)
+    assert epoch == started and net.reputation.get_epoch(epoch).root == result.root
+    assert recompute_epoch(net, epoch, walks=WALKS).root == result.root
+
+
+def test_post_epoch_checks_the_role_before_starting_anything(net: Network, round_paid: dict, accounts: list[str]) -> None:  # type: ignore[type-arg]
+    before = net.reputation.latest_epoch()
+    with pytest.raises(ConfigError, match="POSTER_ROLE") as info:
+        post_epoch(net, accounts[6], round_paid["owner"], walks=WALKS)
+    assert "--account" in (info.value.hint or "")
+    assert net.reputation.latest_epoch() == before

@@ -144,6 +144,9 @@ def test_devnet_lifecycle_and_queries_match_cast(tmp_path: Path) -> None:
     assert json.loads(stopped.stdout)["stopped"] is True
     down = meritnet("devnet", "status", "--port", str(port), "--json", env=env)
     assert down.returncode == 3 and json.loads(down.stdout)["running"] is False
+    # without --port, status reports the port of the last start, not the default
+    last = json.loads(meritnet("devnet", "status", "--json", env=env).stdout)
+    assert last["running"] is False and last["url"] == rpc
     # state persisted: a restart serves the same deployment
     assert meritnet("devnet", "start", "--port", str(port), env=env).returncode == 0
     try:

@@ -71,8 +71,8 @@ class TraceClaim:
 
 
 def start_state_of(tape: Tape, step: int) -> dict[str, torch.Tensor]:
-    """The full state ``S_t`` a step started from, read off its tape: every param is an input
-    of its ``sgd_param`` operator and every momentum buffer of its ``sgd_buffer`` one."""
+    """The full state ``S_t`` a step started from, read off its tape: every param and every
+    optimizer buffer is an input of its optimizer's operators (``sgd_*`` or ``adam_*``)."""
     state: dict[str, torch.Tensor] = {}
     for entry in tape.entries:
         for source, tensor in zip(entry.sources, entry.inputs, strict=False):

@@ -65,6 +65,7 @@ def matmul(a: torch.Tensor, b: torch.Tensor, trans_a: bool = False, trans_b: boo
     if lib is not None:
         (m, k), n = a.shape, b.shape[1]
         out = torch.empty(m, n, dtype=torch.float32)
+        native.set_threads(lib)
         _check(lib.rp_matmul(a.data_ptr(), a.stride(0), a.stride(1), b.data_ptr(), b.stride(0), b.stride(1), out.data_ptr(), m, k, n))
         return out
     products = a.unsqueeze(2) * b.unsqueeze(0)  # (m, k, n): one rounding per product
@@ -153,12 +154,20 @@ def _gelu_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gelu(x: torch.Tensor) -> torch.Tensor:
     """GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))), rounded once to float32."""
+    out = _c_unary("rp_gelu", x)
+    if out is not None:
+        return out
     x64, t = _gelu_parts(x)
     return ((x64 * 0.5) * (1.0 + t)).to(torch.float32)
 
 
 def gelu_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """grad * d gelu / dx = grad * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2))."""
+    lib = _native_same(grad, x)
+    if lib is not None:
+        out = torch.empty_like(grad)
+        lib.rp_gelu_grad(grad.data_ptr(), x.data_ptr(), out.data_ptr(), x.numel())
+        return out
     x64, t = _gelu_parts(x)
     d = 0.5 * (1.0 + t) + ((x64 * 0.5) * (1.0 - t * t)) * (_GELU_C * (1.0 + (x64 * x64) * (3 * _GELU_K)))
     return (grad.to(torch.float64) * d).to(torch.float32)
@@ -166,17 +175,37 @@ def gelu_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def adam_moments(moments: torch.Tensor, grad: torch.Tensor, beta1: float, beta2: float) -> torch.Tensor:
     """The updated moments (stacked m, v): m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 (separate products and sums)."""
+    lib = _native_same(moments[0], moments[1], grad) if moments.is_contiguous() else None
+    if lib is not None:
+        out = torch.empty_like(moments)
+        lib.rp_adam_moments(moments.data_ptr(), grad.data_ptr(), out.data_ptr(), grad.numel(), beta1, 1.0 - beta1, beta2, 1.0 - beta2)
+        return out
     m, v = moments[0], moments[1]
     return torch.stack([scale(m, beta1) + scale(grad, 1.0 - beta1), scale(v, beta2) + scale(grad * grad, 1.0 - beta2)])
 
 
-def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float, beta1: float, beta2: float, eps: float) -> torch.Tensor:
-    """p - lr * m_hat / (sqrt(v_hat) + eps); the bias corrections are Python float64 constants,
-    sqrt is IEEE correctly rounded (CPU and CUDA alike) and the division is float64."""
+def adam_param(param: torch.Tensor, moments: torch.Tensor, step: int, lr: float, beta1: float, beta2: float, eps: float,
+               weight_decay: float = 0.0, warmup: int = 0, total: int = 0) -> torch.Tensor:  # fmt: skip
+    """p - lr_t * m_hat / (sqrt(v_hat) + eps); the bias corrections are Python float64 constants,
+    sqrt is IEEE correctly rounded (CPU and CUDA alike) and the division is float64. AdamW:
+    with ``weight_decay`` the param is first scaled by ``1 - lr_t * weight_decay`` (decoupled
+    decay); ``lr_t`` follows the warm-up + cosine schedule of
+    :func:`verifier.repops.transformer.lr_at` when ``warmup`` or ``total`` is set."""
+    if warmup or total:
+        from verifier.repops.transformer import lr_at
+
+        lr = lr_at(step, lr, warmup, total)
+    decay = 1.0 - lr * weight_decay if weight_decay else 1.0
+    lib = _native_same(param, moments[0], moments[1]) if moments.is_contiguous() else None
+    if lib is not None:
+        out = torch.empty_like(param)
+        lib.rp_adam_param(param.data_ptr(), moments.data_ptr(), out.data_ptr(), param.numel(), 1.0 / (1.0 - beta1**step),
+                          1.0 / (1.0 - beta2**step), eps, lr, decay)  # fmt: skip
+        return out
     m_hat = moments[0].to(torch.float64) * (1.0 / (1.0 - beta1**step))
     v_hat = moments[1].to(torch.float64) * (1.0 / (1.0 - beta2**step))
     update = (m_hat * (1.0 / (torch.sqrt(v_hat) + eps))) * lr
-    return (param.to(torch.float64) - update).to(torch.float32)
+    return (param.to(torch.float64) * decay - update).to(torch.float32)
 
 
 def log(x: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ and ``meritnet dispute simulate`` use it to plant faults.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -119,20 +120,66 @@ class RepOps:
         return _Gelu.apply(self, x)
 
     def adam_(self, params: list[torch.Tensor], grads: list[torch.Tensor], moments: list[torch.Tensor], step: int, lr: float,
-              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:  # fmt: skip
-        """In place: ``moments[i]`` (2 x shape: m and v) and ``params[i]`` after Adam step ``step`` (from 1)."""
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, *, weight_decay: float = 0.0, warmup: int = 0,
+              total: int = 0) -> None:  # fmt: skip
+        """In place: ``moments[i]`` (2 x shape: m and v) and ``params[i]`` after Adam step ``step``
+        (from 1); AdamW with ``weight_decay``, the warm-up + cosine schedule with ``warmup`` / ``total``."""
+        extra = {k: v for k, v in (("weight_decay", weight_decay), ("warmup", warmup), ("total", total)) if v}
         with torch.no_grad():
             for p, g, mv in zip(params, grads, moments, strict=True):
                 new_mv = self.k("adam_moments", mv, g, beta1=beta1, beta2=beta2)
                 mv.copy_(new_mv)
                 self._alias(mv, new_mv)
-                new_p = self.k("adam_param", p, mv, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+                new_p = self.k("adam_param", p, mv, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, **extra)
                 p.copy_(new_p)
                 self._alias(p, new_p)
 
     def combine(self, parts: list[torch.Tensor]) -> torch.Tensor:
         """Sum per-micro-batch gradients with the same tree a whole batch uses."""
-        return parts[0] if len(parts) == 1 else self.k("tree_sum", torch.stack(parts), dim=0)
+        return parts[0] if len(parts) == 1 else self.k("tree_sum", self.k("stack", *parts), dim=0)
+
+    # -- views and the transformer's operators -------------------------------------------
+
+    def reshape(self, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        """``x`` in another shape, as a tape operator (``x`` itself when the shape is unchanged)."""
+        shape = _concrete(shape, x.numel())
+        if tuple(x.shape) == shape:
+            return x
+        return _Reshape.apply(self, x, shape) if x.requires_grad else self.k("reshape", x, shape=shape)
+
+    def fork(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two uses of ``x`` (a residual branch): their gradients are summed by a tape ``add``,
+        not by autograd's accumulation."""
+        return _Fork.apply(self, x)
+
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return _Add.apply(self, a, b)
+
+    def layer_norm(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return _LayerNorm.apply(self, x, weight, bias)
+
+    def embed(self, tokens: torch.Tensor, wte: torch.Tensor, wpe: torch.Tensor) -> torch.Tensor:
+        return _Embed.apply(self, tokens, wte, wpe)
+
+    def attention(self, qkv: torch.Tensor, heads: int, seq: int) -> torch.Tensor:
+        """Causal self-attention of ``(batch * seq, 3 * width)`` projections -> ``(batch * seq, width)``."""
+        return _Attention.apply(self, qkv, heads, seq)
+
+    def clip_grads(self, grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
+        """Every gradient scaled by ``min(1, max_norm / global norm)``; the norm is one tree."""
+        with torch.no_grad():
+            norm = self.k("global_norm", *grads)
+            return [self.k("clip", g, norm, max_norm=max_norm) for g in grads]
+
+
+def _concrete(shape: tuple[int, ...], numel: int) -> tuple[int, ...]:
+    """``shape`` with a ``-1`` worked out (the tape records concrete shapes)."""
+    if -1 not in shape:
+        return tuple(shape)
+    known = 1
+    for d in shape:
+        known *= d if d != -1 else 1
+    return tuple(numel // known if d == -1 else d for d in shape)
 
 
 def _key(t: torch.Tensor) -> tuple[Any, ...]:
@@ -214,14 +261,14 @@ class _Conv2d(torch.autograd.Function):
         ctx.kernel = kernel
         y = ops.k("add_bias", ops.k("matmul", cols, w2, trans_b=True), b)  # (b*h*w, out_c)
         batch, _, h, width = x.shape
-        return y.reshape(batch, h, width, out_c).permute(0, 3, 1, 2).contiguous()
+        return ops.k("permute", ops.k("reshape", y, shape=(batch, h, width, out_c)), dims=(0, 3, 1, 2))
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
         ops: RepOps = ctx.ops
         cols, w2 = ctx.saved_tensors
         out_c = w2.shape[0]
-        g2 = g.permute(0, 2, 3, 1).reshape(-1, out_c).contiguous()
+        g2 = ops.k("reshape", ops.k("permute", g, dims=(0, 2, 3, 1)), shape=(g.numel() // out_c, out_c))
         grad_w = ops.k("reshape", ops.k("matmul", g2, cols, trans_a=True), shape=(out_c, -1, ctx.kernel, ctx.kernel))
         grad_b = ops.k("tree_sum", g2, dim=0)
         grad_x = None
@@ -229,3 +276,105 @@ class _Conv2d(torch.autograd.Function):
             grad_x = ops.k("col2im", ops.k("matmul", g2, w2), shape=ctx.shape, kernel=ctx.kernel, padding=ctx.padding)
         return None, grad_x, grad_w, grad_b, None
 
+
+
+class _Reshape(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, ops: RepOps, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        ctx.ops, ctx.shape = ops, tuple(x.shape)
+        return ops.k("reshape", x, shape=shape)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        return None, ctx.ops.k("reshape", g, shape=ctx.shape), None
+
+
+class _Fork(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, ops: RepOps, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx.ops = ops
+        return x.view_as(x), x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, ga: torch.Tensor, gb: torch.Tensor) -> tuple[Any, ...]:
+        return None, ctx.ops.k("add", ga, gb)
+
+
+class _Add(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, ops: RepOps, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return ops.k("add", a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        return None, g, g
+
+
+class _LayerNorm(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, ops: RepOps, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.ops = ops
+        ctx.save_for_backward(x, w)
+        return ops.k("layer_norm", x, w, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        ops: RepOps = ctx.ops
+        x, w = ctx.saved_tensors
+        grad_x = ops.k("layer_norm_grad", g, x, w) if ctx.needs_input_grad[1] else None
+        return None, grad_x, ops.k("layer_norm_grad_w", g, x), ops.k("tree_sum", g, dim=0)
+
+
+class _Embed(torch.autograd.Function):
+    """Token + position embedding of (batch, seq) tokens -> (batch * seq, width)."""
+
+    @staticmethod
+    def forward(ctx: Any, ops: RepOps, tokens: torch.Tensor, wte: torch.Tensor, wpe: torch.Tensor) -> torch.Tensor:
+        if tokens.shape[1] != wpe.shape[0]:
+            raise ValueError(f"sequences of {tokens.shape[1]} tokens for a context of {wpe.shape[0]}: the model needs full-length sequences")
+        ctx.ops, ctx.vocab = ops, wte.shape[0]
+        ctx.save_for_backward(tokens)
+        return ops.k("embed", tokens, wte, wpe)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        ops: RepOps = ctx.ops
+        (tokens,) = ctx.saved_tensors
+        batch, seq = tokens.shape
+        grad_wte = ops.k("embed_grad", g, tokens, vocab=ctx.vocab)
+        grad_wpe = ops.k("tree_sum", ops.k("reshape", g, shape=(batch, seq, g.shape[1])), dim=0)
+        return None, None, grad_wte, grad_wpe
+
+
+class _Attention(torch.autograd.Function):
+    """Causal multi-head self-attention from the fused q, k, v projections; every view (the
+    head split and merge) is a tape operator."""
+
+    @staticmethod
+    def forward(ctx: Any, ops: RepOps, qkv: torch.Tensor, heads: int, seq: int) -> torch.Tensor:
+        n, width3 = qkv.shape
+        width = width3 // 3
+        batch, hd = n // seq, width // heads
+        ctx.ops, ctx.dims, ctx.scale = ops, (batch, seq, heads, hd), 1.0 / math.sqrt(hd)
+        split = ops.k("permute", ops.k("reshape", qkv, shape=(batch, seq, 3, heads, hd)), dims=(2, 0, 3, 1, 4))
+        q, k, v = (ops.k("reshape", ops.k("narrow", split, dim=0, start=i, length=1), shape=(batch * heads, seq, hd)) for i in range(3))
+        p = ops.k("causal_softmax", ops.k("bmm", q, k, trans_b=True), scale=ctx.scale)
+        y = ops.k("bmm", p, v)
+        ctx.save_for_backward(q, k, v, p)
+        merged = ops.k("permute", ops.k("reshape", y, shape=(batch, heads, seq, hd)), dims=(0, 2, 1, 3))
+        return ops.k("reshape", merged, shape=(n, width))
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        ops: RepOps = ctx.ops
+        q, k, v, p = ctx.saved_tensors
+        batch, seq, heads, hd = ctx.dims
+        gy = ops.k("reshape", ops.k("permute", ops.k("reshape", g, shape=(batch, seq, heads, hd)), dims=(0, 2, 1, 3)), shape=(batch * heads, seq, hd))
+        dp = ops.k("bmm", gy, v, trans_b=True)
+        dv = ops.k("bmm", p, gy, trans_a=True)
+        ds = ops.k("causal_softmax_grad", dp, p, scale=ctx.scale)
+        dq = ops.k("bmm", ds, k)
+        dk = ops.k("bmm", ds, q, trans_a=True)
+        parts = [ops.k("reshape", t, shape=(1, batch, heads, seq, hd)) for t in (dq, dk, dv)]
+        stacked = ops.k("permute", ops.k("cat", *parts, dim=0), dims=(1, 3, 0, 2, 4))
+        return None, ops.k("reshape", stacked, shape=(batch * seq, 3 * heads * hd)), None, None

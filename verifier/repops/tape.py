@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from verifier.repops import kernels
+from verifier.repops import kernels, transformer, views
 from verifier.repops.canonical import canonical_bytes, full_state, state_hash, tensor_hash
 
 __all__ = ["KERNELS", "STATE_OP", "TapeEntry", "Tape", "prefix_chain", "replay", "replay_hash", "export_inputs", "import_inputs"]
@@ -41,7 +41,22 @@ KERNELS: dict[str, Callable[..., torch.Tensor]] = {
     "gelu_grad": kernels.gelu_grad,
     "adam_moments": kernels.adam_moments,
     "adam_param": kernels.adam_param,
-    "reshape": lambda x, shape: x.reshape(shape),
+    "reshape": views.reshape,
+    "permute": views.permute,
+    "narrow": views.narrow,
+    "cat": views.cat,
+    "stack": views.stack,
+    "add": views.add,
+    "bmm": transformer.bmm,
+    "causal_softmax": transformer.causal_softmax,
+    "causal_softmax_grad": transformer.causal_softmax_grad,
+    "layer_norm": transformer.layer_norm,
+    "layer_norm_grad": transformer.layer_norm_grad,
+    "layer_norm_grad_w": transformer.layer_norm_grad_w,
+    "embed": transformer.embed,
+    "embed_grad": transformer.embed_grad,
+    "global_norm": transformer.global_norm,
+    "clip": transformer.clip,
 }
 STATE_OP = "state"
 

@@ -15,9 +15,10 @@ import torch
 
 from node.roles.referee import NoValidEvidence, make_referee
 from node.training.claims import delta_hash, program_for, step_batch, train_claim
-from node.training.data import load_digits, split_shards
+from node.training.data import Dataset, load_digits, split_shards
 from node.training.loop import TrainConfig
-from node.training.models import get_model
+from node.training.models import MODELS, ModelSpec, get_model
+from node.training.ops import OpBackend
 from verifier.dispute.claims import TraceClaim
 from verifier.dispute.game import FINAL_DELTA, INITIAL_STATE, Adaptive, Player, Silent, expected_moves, play, play_delta
 from verifier.dispute.referee import Evidence, EvidenceRejected, decide, decide_delta, final_delta
@@ -242,3 +243,77 @@ def test_an_honest_delta_never_loses_a_delta_dispute() -> None:
             assert (out.winner, out.loser) == ("defender", "challenger")
     with pytest.raises(ValueError, match="agree"):
         play_delta(Player(honest(k)), Player(honest(k)), referee(k), final=honest(k).states[-1], published=honest_delta(k), claimed=honest_delta(k))
+
+
+# -- any model built from the RepOps modules is disputable ---------------------------------
+
+
+def _dispute_every_kind(model: str, shard: Dataset, base: dict[str, torch.Tensor], cfg: TrainConfig, features: int, classes: int) -> set[str]:
+    """Plant a fault at the first operator of every kind (step 1 of 2) and play the dispute;
+    return the kinds located. The loss value feeds nothing (no state changes): skipped."""
+    program = program_for(cfg, base, features, classes)
+    assert all("?" not in op.sources for op in program), [op for op in program if "?" in op.sources]
+    good = train_claim(base, shard, cfg, SEED)[0]
+    ref = make_referee(program, base, lambda t: step_batch(shard, cfg, SEED, t))
+    firsts = {op.name: j for j, op in reversed(list(enumerate(program))) if op.name != "cross_entropy_sum"}
+    located = set()
+    for kind, j in sorted(firsts.items()):
+        liar = train_claim(base, shard, cfg, SEED, fault=(1, j))[0]
+        out = play(Player(liar), Player(good), len(program), ref, defender_final=liar.states[-1])
+        assert (out.winner, out.loser, out.step, out.op) == ("challenger", "defender", 1, j), (model, kind, j, out)
+        located.add(kind)
+    return located
+
+
+def test_the_cnn_is_disputable_at_every_operator_kind() -> None:
+    cfg = TrainConfig(model="cnn", steps=2, batch_size=8, backend="repops")
+    kinds = _dispute_every_kind("cnn", SHARD, get_model("cnn").init(0), cfg, 64, 10)
+    assert {"im2col", "col2im", "reshape", "permute", "matmul", "state"} <= kinds
+
+
+def _patchwork_init(gen: torch.Generator, features: int, classes: int) -> dict[str, torch.Tensor]:
+    w = lambda *s: torch.rand(s, generator=gen) * 0.2 - 0.1  # noqa: E731
+    return {"wte": w(classes, 8), "wpe": w(features, 8), "ln.weight": torch.ones(8), "ln.bias": torch.zeros(8),
+            "qkv.weight": w(24, 8), "qkv.bias": torch.zeros(24), "mix.weight": w(features * classes, features * 8),
+            "mix.bias": torch.zeros(features * classes)}  # fmt: skip
+
+
+def _patchwork_forward(p: dict[str, torch.Tensor], x: torch.Tensor, ops: OpBackend) -> torch.Tensor:
+    """A model no referee code knows: an embedding, a residual attention block with one head, a
+    reshape to one row per sequence, a GELU and a linear layer mixing all positions."""
+    batch, seq = x.shape
+    h = ops.embed(x, p["wte"], p["wpe"])
+    branch, skip = ops.fork(h)
+    h = ops.add(skip, ops.attention(ops.linear(ops.layer_norm(branch, p["ln.weight"], p["ln.bias"]), p["qkv.weight"], p["qkv.bias"]), 1, seq))
+    rows = ops.gelu(ops.reshape(h, (batch, seq * 8)))
+    return ops.reshape(ops.linear(rows, p["mix.weight"], p["mix.bias"]), (batch * seq, p["wte"].shape[0]))
+
+
+def test_a_new_model_from_the_modules_is_disputable_at_every_operator_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(MODELS, "patchwork", ModelSpec("patchwork", _patchwork_init, _patchwork_forward, tokens=True, context=4))
+    text = Dataset(torch.arange(64 * 5).reshape(64, 5)[:, :4] % 7, torch.arange(64 * 5).reshape(64, 5)[:, 1:] % 7)
+    cfg = TrainConfig(model="patchwork", steps=2, batch_size=8, backend="repops", optimizer="adam", lr=0.01, weight_decay=0.1,
+                      clip_norm=0.5, warmup=1, schedule="cosine")  # fmt: skip
+    kinds = _dispute_every_kind("patchwork", text, get_model("patchwork").init(0, 4, 7), cfg, 4, 7)
+    assert {"embed", "embed_grad", "layer_norm", "layer_norm_grad", "layer_norm_grad_w", "bmm", "causal_softmax", "causal_softmax_grad",
+            "narrow", "cat", "permute", "reshape", "add", "gelu", "gelu_grad", "global_norm", "clip", "adam_param", "state"} <= kinds  # fmt: skip
+
+
+def test_the_gpt_is_disputable_at_every_operator_kind() -> None:
+    from node.training.data import dataset_for
+
+    shard = split_shards(dataset_for("gpt-mini"), 3)[0][0]
+    cfg = TrainConfig.for_model("gpt-mini", steps=2, backend="repops")
+    kinds = _dispute_every_kind("gpt-mini", shard, get_model("gpt-mini").init(0, 16, 128), cfg, 16, 128)
+    assert len(kinds) >= 24
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_program_of_resolves_for_every_shipped_model(model: str) -> None:
+    from node.training.data import dataset_for
+
+    data = dataset_for(model)
+    features, classes = int(data.x[0].numel()), data.num_classes
+    cfg = TrainConfig.for_model(model, steps=1, backend="repops", **({"batch_size": 2} if model == "gpt" else {}))
+    program = program_for(cfg, get_model(model).init(0, features, classes), features, classes)
+    assert program[-1].name == "state" and all("?" not in op.sources for op in program)

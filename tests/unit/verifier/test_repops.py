@@ -57,6 +57,18 @@ def test_forward_and_backward_match_stock_torch(model: str) -> None:
         assert torch.allclose(s, r, rtol=1e-4, atol=1e-6)
 
 
+def test_the_gpt_forward_and_backward_match_stock_torch() -> None:
+    from node.training.data import dataset_for
+
+    data = dataset_for("gpt-mini")
+    x, y = data.x[:8], data.y[:8].reshape(-1)
+    params = get_model("gpt-mini").init(3, 16, 128)
+    stock = _grads(StockOps(), "gpt-mini", x, y, params)
+    repops = _grads(RepOps(), "gpt-mini", x, y, params)
+    for s, r in zip(stock, repops, strict=True):
+        assert torch.allclose(s, r, rtol=1e-3, atol=1e-6)
+
+
 def test_col2im_is_the_adjoint_of_im2col() -> None:
     x = rand(2, 3, 6, 6)
     cols = kernels.im2col(x, 3, 1)

@@ -92,3 +92,20 @@ def test_a_process_without_the_c_kernels_reproduces_the_trace() -> None:
     env = {**os.environ, "MERITNET_REPOPS_NATIVE": "0"}
     out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
     assert out["state_hashes"] == run_trace(steps=20)["state_hashes"]
+
+
+def test_a_threaded_c_matmul_gives_the_bits_of_one_thread() -> None:
+    if native.library() is None:
+        pytest.skip(f"no C kernels: {native.build_error()}")
+    a, b = rand(203, 300), rand(300, 77)  # 4.7 M products: split among threads; 203 rows: a partial tile at the end
+    before = torch.get_num_threads()
+    try:
+        outs = []
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            outs.append(kernels.matmul(a, b, trans_b=False))
+    finally:
+        torch.set_num_threads(before)
+    with native.disabled():
+        reference = kernels.matmul(a, b)
+    assert all(torch.equal(o.view(torch.int32), reference.view(torch.int32)) for o in outs)

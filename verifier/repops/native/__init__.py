@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["library", "usable", "disabled", "build_error"]
+__all__ = ["library", "usable", "set_threads", "disabled", "build_error"]
 
 SOURCE = Path(__file__).with_name("repops.c")
-FLAGS = ["-O3", "-march=native", "-std=c11", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared"]
+FLAGS = ["-O3", "-march=native", "-std=c11", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared", "-pthread"]
 _c_int64, _c_float, _c_double = ctypes.c_int64, ctypes.c_float, ctypes.c_double
 _p = ctypes.c_void_p
 _SIGNATURES = {
@@ -41,8 +41,20 @@ _SIGNATURES = {
     "rp_sub_scaled": [_p, _p, _c_float, _p, _c_int64],
     "rp_relu": [_p, _p, _c_int64],
     "rp_relu_grad": [_p, _p, _p, _c_int64],
+    "rp_bmm": [_p, _c_int64, _c_int64, _c_int64, _p, _c_int64, _c_int64, _c_int64, _p, _c_int64, _c_int64, _c_int64, _c_int64],
+    "rp_causal_softmax": [_p, _p, _c_int64, _c_int64, _c_float],
+    "rp_causal_softmax_grad": [_p, _p, _p, _c_int64, _c_int64, _c_float],
+    "rp_layer_norm": [_p, _p, _p, _p, _c_int64, _c_int64, _c_double],
+    "rp_layer_norm_grad": [_p, _p, _p, _p, _c_int64, _c_int64, _c_double],
+    "rp_layer_norm_xhat_prod": [_p, _p, _p, _c_int64, _c_int64, _c_double],
+    "rp_gelu": [_p, _p, _c_int64],
+    "rp_tree_vec": [_p, _p, _c_int64],
+    "rp_set_threads": [ctypes.c_int],
+    "rp_adam_moments": [_p, _p, _p, _c_int64, _c_float, _c_float, _c_float, _c_float],
+    "rp_adam_param": [_p, _p, _p, _c_int64, _c_double, _c_double, _c_double, _c_double, _c_double],
+    "rp_gelu_grad": [_p, _p, _p, _c_int64],
 }
-_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad")
+_VOID = ("rp_exp", "rp_log", "rp_scale_add", "rp_sub_scaled", "rp_relu", "rp_relu_grad", "rp_gelu", "rp_gelu_grad", "rp_adam_moments", "rp_adam_param", "rp_set_threads")
 
 _DTYPES = (torch.float32, torch.int64)
 _state: dict[str, object] = {}
@@ -98,6 +110,7 @@ def _load() -> ctypes.CDLL | None:
 
     terms = (ctypes.c_double * kernels.EXP_TERMS_COUNT)(*kernels.EXP_TERMS)
     logs = (ctypes.c_double * len(kernels.LOG_TERMS))(*kernels.LOG_TERMS)
+    lib.rp_init_gelu(_c_double(kernels._GELU_C), _c_double(kernels._GELU_K), _c_double(3 * kernels._GELU_K))
     lib.rp_init(terms, _c_double(kernels.LN2_HI), _c_double(kernels.LN2_LO), _c_double(kernels.LOG2E), _c_double(kernels.FLT_MIN), logs)
     return lib
 
@@ -112,6 +125,14 @@ def library() -> ctypes.CDLL | None:
 def build_error() -> str | None:
     library()
     return _state.get("error")  # type: ignore[return-value]
+
+
+def set_threads(lib: ctypes.CDLL) -> None:
+    """Large matmuls split their output rows among torch's CPU threads (same bits at any count)."""
+    threads = torch.get_num_threads()
+    if _state.get("threads") != threads:
+        lib.rp_set_threads(threads)
+        _state["threads"] = threads
 
 
 def usable(*tensors: torch.Tensor) -> ctypes.CDLL | None:

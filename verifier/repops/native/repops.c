@@ -8,6 +8,7 @@
  * checks both implementations bit for bit.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,46 @@ DEFINE_TILE(1, 8)
 DEFINE_TILE(1, 1)
 
 /* out (m x n) = tree over k of a[i,k] * b[k,j]; a and b given by strides (transposes are free). */
+/* Rows [i0, i1) of a matmul whose b is contiguous along j; i0 is a multiple of 4, so every row
+ * gets the tile it gets in a single-threaded run. */
+struct mm_rows {
+    const float *a;
+    int64_t sa0, sa1;
+    const float *b;
+    int64_t sb0;
+    float *out;
+    int64_t i0, i1, k, n;
+};
+
+static void *mm_run(void *arg) {
+    const struct mm_rows *J = arg;
+    const float *a = J->a, *b = J->b;
+    const int64_t sa0 = J->sa0, sa1 = J->sa1, sb0 = J->sb0, k = J->k, n = J->n;
+    float *out = J->out;
+    int64_t i = J->i0;
+    for (; i + 4 <= J->i1; i += 4) {
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) tile_4_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j + 8 <= n; j += 8) tile_4_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j < n; j++) tile_4_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    }
+    for (; i < J->i1; i++) {
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) tile_1_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j + 8 <= n; j += 8) tile_1_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+        for (; j < n; j++) tile_1_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    }
+    return NULL;
+}
+
+/* Threads for large matmuls: each output element is computed by the same code whichever
+ * thread runs it, so the bits do not depend on this number. */
+#define MAX_THREADS 64
+#define THREADED_WORK (1 << 20)
+static int rp_threads = 1;
+
+void rp_set_threads(int threads) { rp_threads = threads < 1 ? 1 : (threads > MAX_THREADS ? MAX_THREADS : threads); }
+
 int rp_matmul(const float *a, int64_t sa0, int64_t sa1, const float *b, int64_t sb0, int64_t sb1, float *out, int64_t m,
               int64_t k, int64_t n) {
     if (k == 0) {
@@ -120,18 +161,29 @@ int rp_matmul(const float *a, int64_t sa0, int64_t sa1, const float *b, int64_t 
         b = bc;
         sb0 = n;
     }
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        int64_t j = 0;
-        for (; j + 32 <= n; j += 32) tile_4_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j + 8 <= n; j += 8) tile_4_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j < n; j++) tile_4_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    if (m == 0) {
+        free(bc);
+        return 0;
     }
-    for (; i < m; i++) {
-        int64_t j = 0;
-        for (; j + 32 <= n; j += 32) tile_1_32(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j + 8 <= n; j += 8) tile_1_8(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
-        for (; j < n; j++) tile_1_1(a + i * sa0, sa0, sa1, b + j, sb0, out + i * n + j, n, k);
+    int64_t threads = rp_threads;
+    if (m * n * k < THREADED_WORK || m < 8) threads = 1;
+    if (threads > m / 4) threads = m / 4 > 0 ? m / 4 : 1;
+    const int64_t chunk = ((m / threads + 3) / 4) * 4; /* a multiple of 4 */
+    struct mm_rows jobs[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    int64_t count = 0;
+    for (int64_t i0 = 0; i0 < m && count < MAX_THREADS; i0 += chunk, count++) {
+        jobs[count] = (struct mm_rows){a, sa0, sa1, b, sb0, out, i0, i0 + chunk < m ? i0 + chunk : m, k, n};
+    }
+    jobs[count - 1].i1 = m;
+    for (int64_t t = 1; t < count; t++) started[t] = pthread_create(&ids[t], NULL, mm_run, &jobs[t]) == 0;
+    mm_run(&jobs[0]);
+    for (int64_t t = 1; t < count; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            mm_run(&jobs[t]); /* no thread: run it here */
     }
     free(bc);
     return 0;
@@ -261,4 +313,208 @@ void rp_relu(const float *x, float *out, int64_t n) {
 
 void rp_relu_grad(const float *g, const float *x, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.0f ? g[i] : 0.0f;
+}
+
+/* Batched matmul: rp_matmul over the leading index (strides in floats). */
+int rp_bmm(const float *a, int64_t sa_b, int64_t sa0, int64_t sa1, const float *b, int64_t sb_b, int64_t sb0, int64_t sb1, float *out,
+           int64_t batch, int64_t m, int64_t k, int64_t n) {
+    for (int64_t i = 0; i < batch; i++) {
+        int rc = rp_matmul(a + i * sa_b, sa0, sa1, b + i * sb_b, sb0, sb1, out + i * m * n, m, k, n);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Causal softmax of rows of `s` (batch x t x t): x = s * scale, x[i, j > i] = -inf,
+ * p = exp(x - max) * (float)(1.0 / tree(exp(x - max))). */
+int rp_causal_softmax(const float *s, float *out, int64_t batch, int64_t t, float scale) {
+    float *w = malloc((size_t)(t + 1) * sizeof(float));
+    if (!w) return -1;
+    for (int64_t r = 0; r < batch * t; r++) {
+        const int64_t i = r % t;
+        const float *row = s + r * t;
+        float *o = out + r * t;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < t; j++) {
+            const float x = j > i ? -INFINITY : row[j] * scale;
+            o[j] = x;
+            if (x > mx || isnan(x)) mx = isnan(mx) ? mx : x;
+        }
+        const float masked = exp32(-INFINITY - mx);
+        for (int64_t j = 0; j < t; j++) {
+            o[j] = j > i ? masked : exp32(o[j] - mx);
+            w[j] = o[j];
+        }
+        tree(w, t, 1);
+        const float rcp = (float)(1.0 / (double)w[0]);
+        for (int64_t j = 0; j < t; j++) o[j] = o[j] * rcp;
+    }
+    free(w);
+    return 0;
+}
+
+/* d scores = (p * (dp - tree(dp * p))) * scale, rows of length t. */
+int rp_causal_softmax_grad(const float *dp, const float *p, float *out, int64_t rows, int64_t t, float scale) {
+    float *w = malloc((size_t)(t + 1) * sizeof(float));
+    if (!w) return -1;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *d = dp + r * t, *q = p + r * t;
+        float *o = out + r * t;
+        for (int64_t j = 0; j < t; j++) w[j] = d[j] * q[j];
+        tree(w, t, 1);
+        const float sum = w[0];
+        for (int64_t j = 0; j < t; j++) {
+            const float u = d[j] - sum;
+            const float v = q[j] * u;
+            o[j] = v * scale;
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* LayerNorm statistics of one row: xc (centered, into xc) and rstd; w is scratch (d + 1). */
+static float ln_row(const float *x, float *xc, float *w, int64_t d, float inv, double eps) {
+    for (int64_t j = 0; j < d; j++) w[j] = x[j];
+    tree(w, d, 1);
+    const float mean = w[0] * inv;
+    for (int64_t j = 0; j < d; j++) {
+        xc[j] = x[j] - mean;
+        w[j] = xc[j] * xc[j];
+    }
+    tree(w, d, 1);
+    const float var = w[0] * inv;
+    return (float)(1.0 / sqrt((double)var + eps));
+}
+
+int rp_layer_norm(const float *x, const float *weight, const float *bias, float *out, int64_t rows, int64_t d, double eps) {
+    float *w = malloc((size_t)(d + 1) * sizeof(float));
+    if (!w) return -1;
+    const float inv = (float)(1.0 / (double)d);
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = out + r * d;
+        const float rstd = ln_row(x + r * d, o, w, d, inv, eps);
+        for (int64_t j = 0; j < d; j++) {
+            const float xh = o[j] * rstd;
+            const float y = xh * weight[j];
+            o[j] = y + bias[j];
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* dx = ((g*w - tree(g*w)/d) - xhat * (tree(g*w*xhat)/d)) * rstd, row by row. */
+int rp_layer_norm_grad(const float *g, const float *x, const float *weight, float *out, int64_t rows, int64_t d, double eps) {
+    float *w = malloc((size_t)(3 * d + 1) * sizeof(float));
+    if (!w) return -1;
+    float *xh = w + d + 1, *dxh = xh + d;
+    const float inv = (float)(1.0 / (double)d);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *gr = g + r * d;
+        float *o = out + r * d;
+        const float rstd = ln_row(x + r * d, xh, w, d, inv, eps);
+        for (int64_t j = 0; j < d; j++) {
+            xh[j] = xh[j] * rstd;
+            dxh[j] = gr[j] * weight[j];
+            w[j] = dxh[j];
+        }
+        tree(w, d, 1);
+        const float a = w[0] * inv;
+        for (int64_t j = 0; j < d; j++) w[j] = dxh[j] * xh[j];
+        tree(w, d, 1);
+        const float c = w[0] * inv;
+        for (int64_t j = 0; j < d; j++) {
+            const float t1 = dxh[j] - a;
+            const float t2 = xh[j] * c;
+            const float t3 = t1 - t2;
+            o[j] = t3 * rstd;
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* out = g * xhat (elementwise), the rows of LayerNorm's weight gradient before the tree. */
+int rp_layer_norm_xhat_prod(const float *g, const float *x, float *out, int64_t rows, int64_t d, double eps) {
+    float *w = malloc((size_t)(d + 1) * sizeof(float));
+    if (!w) return -1;
+    const float inv = (float)(1.0 / (double)d);
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = out + r * d;
+        const float rstd = ln_row(x + r * d, o, w, d, inv, eps);
+        for (int64_t j = 0; j < d; j++) {
+            const float xh = o[j] * rstd;
+            o[j] = g[r * d + j] * xh;
+        }
+    }
+    free(w);
+    return 0;
+}
+
+/* GELU (tanh form) and its gradient, in float64 from basic operations, rounded once. */
+static double gelu_c, gelu_k, gelu_k3;
+
+void rp_init_gelu(double c, double k, double k3) {
+    gelu_c = c;
+    gelu_k = k;
+    gelu_k3 = k3;
+}
+
+static double gelu_tanh(double x) {
+    double z = ((x + ((x * x) * x) * gelu_k) * gelu_c) * 2.0;
+    if (z < -80.0) z = -80.0; /* torch.clamp: NaN stays NaN */
+    if (z > 80.0) z = 80.0;
+    const double e = exp64(z);
+    return 1.0 - 2.0 * (1.0 / (e + 1.0));
+}
+
+void rp_gelu(const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const double v = (double)x[i];
+        const double t = gelu_tanh(v);
+        out[i] = (float)((v * 0.5) * (1.0 + t));
+    }
+}
+
+void rp_gelu_grad(const float *g, const float *x, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const double v = (double)x[i];
+        const double t = gelu_tanh(v);
+        const double d = 0.5 * (1.0 + t) + ((v * 0.5) * (1.0 - t * t)) * (gelu_c * (1.0 + (v * v) * gelu_k3));
+        out[i] = (float)((double)g[i] * d);
+    }
+}
+
+/* Adam's moments (mv: m then v, n each): m' = m * b1 + g * c1, v' = v * b2 + (g * g) * c2 (float32). */
+void rp_adam_moments(const float *mv, const float *g, float *out, int64_t n, float b1, float c1, float b2, float c2) {
+    for (int64_t i = 0; i < n; i++) {
+        const float a = mv[i] * b1, b = g[i] * c1;
+        out[i] = a + b;
+        const float sq = g[i] * g[i];
+        const float c = mv[n + i] * b2, d = sq * c2;
+        out[n + i] = c + d;
+    }
+}
+
+/* Adam's parameter update in float64, rounded once: (p * decay) - ((m * k1) * (1 / (sqrt(v * k2) + eps))) * lr. */
+void rp_adam_param(const float *p, const float *mv, float *out, int64_t n, double k1, double k2, double eps, double lr, double decay) {
+    for (int64_t i = 0; i < n; i++) {
+        const double m_hat = (double)mv[i] * k1, v_hat = (double)mv[n + i] * k2;
+        const double update = (m_hat * (1.0 / (sqrt(v_hat) + eps))) * lr;
+        out[i] = (float)((double)p[i] * decay - update);
+    }
+}
+
+/* out[0] = the pairwise tree over the n floats of x (tree() on a copy): one reduction over a
+ * long vector without the matmul tiles' one-column path. */
+int rp_tree_vec(const float *x, float *out, int64_t n) {
+    float *w = malloc((size_t)(n + 1) * sizeof(float));
+    if (!w) return -1;
+    memcpy(w, x, (size_t)n * sizeof(float));
+    if (n == 0) w[0] = 0.0f;
+    tree(w, n, 1);
+    out[0] = w[0];
+    free(w);
+    return 0;
 }

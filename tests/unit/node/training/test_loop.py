@@ -59,7 +59,7 @@ def test_bad_configs_are_rejected() -> None:
     with pytest.raises(ConfigError):
         TrainConfig(steps=0)
     with pytest.raises(ConfigError, match="unknown model"):
-        TrainConfig(model="gpt")
+        TrainConfig(model="transformer-xl")
     with pytest.raises(ConfigError):
         TrainConfig(lr=-1)
     with pytest.raises(ConfigError, match="unknown optimizer"):
@@ -69,6 +69,14 @@ def test_bad_configs_are_rejected() -> None:
     # A config stored before the optimizer field existed still loads, as SGD.
     legacy = {k: v for k, v in json.loads(cfg.to_bytes()).items() if k != "optimizer"}
     assert TrainConfig.from_bytes(json.dumps(legacy).encode()).optimizer == "sgd"
+    # Fields added later stay out of the canonical JSON at their defaults: old configHashes hold.
+    assert b"clip_norm" not in cfg.to_bytes() and b"schedule" not in cfg.to_bytes()
+    gpt = TrainConfig.for_model("gpt-mini", steps=3)
+    assert gpt.optimizer == "adam" and gpt.schedule == "cosine" and TrainConfig.from_bytes(gpt.to_bytes()) == gpt
+    with pytest.raises(ConfigError, match="adam"):
+        TrainConfig(weight_decay=0.1)
+    with pytest.raises(ConfigError, match="unknown schedule"):
+        TrainConfig(optimizer="adam", schedule="step")
 
 
 def test_adam_state_holds_both_moments() -> None:
@@ -78,3 +86,19 @@ def test_adam_state_holds_both_moments() -> None:
     assert state["opt.momentum.fc1.weight"].shape == (2, *result.params["fc1.weight"].shape)
     assert state["opt.momentum.fc1.weight"][1].min() >= 0  # second moments are squares
     assert result.state_hashes[0] != train(get_model("mlp").init(0), shard, TrainConfig(steps=3), seed=b"adam").state_hashes[0]
+
+
+def test_the_gpt_learns_the_stdlib_text_and_its_state_is_reproducible() -> None:
+    from node.training.data import dataset_for
+
+    data = dataset_for("gpt-mini")
+    assert data.x.dtype == torch.int64 and data.x.shape[1] == 16 and data.num_classes == 128
+    assert torch.equal(data.x[:, 1:], data.y[:, :-1])
+    shards, val = split_shards(data, 3)
+    base = get_model("gpt-mini").init(0, 16, 128)
+    cfg = TrainConfig.for_model("gpt-mini", steps=6, backend="repops")
+    first = train(base, shards[0], cfg, seed=b"gpt")
+    again = train(base, shards[0], cfg, seed=b"gpt", microbatch=4)
+    assert first.state_hashes == again.state_hashes, "micro-batches of a power-of-two batch give the same bits"
+    before, after = evaluate("gpt-mini", base, val)[0], evaluate("gpt-mini", first.params, val)[0]
+    assert after < before
