@@ -417,7 +417,10 @@ contract DisputeGame is IDisputeGame {
         d.cancelled = cancelled;
         d.posted = 0;
         uint256 bond = d.bond;
-        if (!cancelled && winner != Party.Defender) {
+        bytes32 key = _submissionKey(d.taskId, d.round, d.defender);
+        bool defenderLost = !cancelled && winner != Party.Defender;
+        // Only the first loss slashes: N colluding challengers cannot each take a cut of the stake.
+        if (defenderLost && !_decided[key]) {
             uint256 amount = registry.slashableOf(d.defender) * _params.slashBps / 10_000;
             d.slashed = amount;
             uint256 reward = winner == Party.Challenger ? amount * _params.rewardBps / 10_000 : 0;
@@ -425,8 +428,9 @@ contract DisputeGame is IDisputeGame {
             if (amount > reward) registry.slash(d.defender, amount - reward, address(0));
             taskManager.disqualify(d.taskId, d.round, d.defender);
         }
-        // A result (either way) settles the submission: no more disputes over it.
-        if (!cancelled) _decided[_submissionKey(d.taskId, d.round, d.defender)] = true;
+        // A loss settles the submission: no more disputes over it. A win does not: a Sybil
+        // challenger that loses on purpose must not shield a cheater from honest challengers.
+        if (defenderLost) _decided[key] = true;
         emit DisputeResolved(disputeId, winner, cancelled, d.slashed);
         taskManager.closeDispute(d.taskId, d.round);
         if (bond == 0) return;

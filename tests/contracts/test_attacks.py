@@ -282,7 +282,8 @@ def test_verify_refuses_points_at_infinity(world: World) -> None:
 
 def test_disputes_only_inside_the_window_and_once_per_challenger(world: World) -> None:
     """Attacks: open a dispute after the deadline to block finalization for free; open it
-    again after it ended without a verdict; open another after one was decided."""
+    again after it ended without a verdict; open another after the defender lost; shield a
+    submission by losing a dispute over it on purpose."""
     net, games = world.net, world.net.disputes
     task_id = world.verifiable_task(challenge_duration=10 * 86_400)
     world.to_score(task_id, [world.trainer, world.other_trainer])
@@ -297,17 +298,23 @@ def test_disputes_only_inside_the_window_and_once_per_challenger(world: World) -
     assert games.get(first).cancelled
     with reverts("DisputeGameAlreadyChallenged"):
         world.open(task_id)
-    # Decided in the trainer's favour: nobody may reopen the question.
+    # Decided in the trainer's favour: that settles only this challenger's question. Another may
+    # still ask (else a Sybil challenger losing on purpose would shield a cheater).
     second = world.open(task_id, world.second_challenger, world.other_trainer)
     world.respond(second, world.other_trainer)
     truth = _trace(world.other_trainer.encode()).leaves[0]
     games.submit_verdict(world.attacker, second, truth, *world.sign(second, truth, [0, 1, 2]))
+    assert not games.is_decided(task_id, 1, world.other_trainer)
+    third = world.open(task_id, world.challenger, world.other_trainer)
+    # The trainer goes silent and loses: a loss settles the submission for everyone.
+    advance_time(net.w3, games.get(third).deadline - _now(net) + 1)
+    games.timeout(world.attacker, third)
     assert games.is_decided(task_id, 1, world.other_trainer)
+    register(net, world.attacker, Role.VERIFIER)
     with reverts("DisputeGameAlreadyDecided"):
-        world.open(task_id, world.challenger, world.other_trainer)
+        world.open(task_id, world.attacker, world.other_trainer)
     # After the challenge deadline nobody may open one, even before anyone advances the round.
     pass_deadline(net, task_id)
-    register(net, world.attacker, Role.VERIFIER)
     with reverts("TaskManagerDeadlinePassed", taskId=task_id, round=1):
         world.open(task_id, world.attacker)
     net.tasks.advance(world.attacker, task_id)
