@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
-from node.chain.contracts import Role
-from node.chain.deploy import load_deployment
+from node.chain import devnet
+from node.chain.contracts import Phase, Role
+from node.chain.deploy import DeployParams, deploy, load_deployment
 from node.chain.provider import connect
 from node.roles.common import try_advance
 from node.roles.waits import Waits
+from node.services import free_port
 from tests.helpers import TOKEN, create_task, post, register, run_round_to_score
 from tests.integration.conftest import make_harness
 from tests.integration.test_cli import meritnet
@@ -126,26 +129,29 @@ def test_errors_a_new_user_meets_say_the_fix(tmp_path: Path, anvil_url: str) -> 
 
 
 @pytest.mark.devnet
-def test_on_a_node_that_mines_on_demand_a_node_can_mine_an_empty_block(anvil_url: str, artifacts: dict) -> None:  # type: ignore[type-arg]
-    import time
-
-    from node.chain.contracts import Phase
-    from node.chain.deploy import DeployParams, deploy
-
-    w3 = connect(anvil_url)  # the test anvil has no block time: it mines only on transactions
-    owner, agg = w3.eth.accounts[0], w3.eth.accounts[1]
-    net = deploy(w3, owner, DeployParams(min_stake=TOKEN), artifacts=artifacts)
-    net.token.mint(owner, owner, 1000 * TOKEN)
-    net.token.mint(owner, agg, 100 * TOKEN)
-    register(net, agg, Role.AGGREGATOR, 2 * TOKEN)
-    task_id = create_task(net, owner, agg, commit_duration=2, min_stake=TOKEN)
-    deadline = net.tasks.get_round(task_id, 1).deadline
-    while time.time() <= deadline + 6:  # wall clock well past the deadline; no block comes meanwhile
-        time.sleep(0.5)
-    events: list[str] = []
-    waits = Waits(lambda _event, **fields: events.append(str(fields["message"])))
-    assert try_advance(net, owner, task_id, waits=waits) is False
-    assert net.tasks.get_round(task_id, 1).phase == Phase.COMMIT
-    assert events and "--mine-empty-blocks" in events[-1] and f"deadline {deadline}" in events[-1]
-    assert try_advance(net, owner, task_id, waits=waits, mine_empty=True) is True
-    assert net.tasks.get_round(task_id, 1).phase == Phase.REVEAL
+def test_on_a_node_that_mines_on_demand_a_node_can_mine_an_empty_block(tmp_path: Path, artifacts: dict) -> None:  # type: ignore[type-arg]
+    # Its own anvil, with no block time (it mines only on transactions): the session's anvil has
+    # had its clock moved ahead of the wall clock by other tests, and this test needs chain time
+    # to stand still while the wall clock passes a deadline.
+    status = devnet.start(tmp_path / "anvil", free_port(), accounts=4)
+    try:
+        w3 = connect(status.url)
+        owner, agg = w3.eth.accounts[0], w3.eth.accounts[1]
+        net = deploy(w3, owner, DeployParams(min_stake=TOKEN), artifacts=artifacts)
+        net.token.mint(owner, owner, 1000 * TOKEN)
+        net.token.mint(owner, agg, 100 * TOKEN)
+        register(net, agg, Role.AGGREGATOR, 2 * TOKEN)
+        task_id = create_task(net, owner, agg, commit_duration=2, min_stake=TOKEN)
+        deadline = net.tasks.get_round(task_id, 1).deadline
+        assert deadline < time.time() + 60, "chain time runs ahead of the wall clock"
+        while time.time() <= deadline + 6:  # wall clock well past the deadline; no block comes meanwhile
+            time.sleep(0.5)
+        events: list[str] = []
+        waits = Waits(lambda _event, **fields: events.append(str(fields["message"])))
+        assert try_advance(net, owner, task_id, waits=waits) is False
+        assert net.tasks.get_round(task_id, 1).phase == Phase.COMMIT
+        assert events and "--mine-empty-blocks" in events[-1] and f"deadline {deadline}" in events[-1]
+        assert try_advance(net, owner, task_id, waits=waits, mine_empty=True) is True
+        assert net.tasks.get_round(task_id, 1).phase == Phase.REVEAL
+    finally:
+        devnet.stop(tmp_path / "anvil")
