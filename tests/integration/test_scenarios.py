@@ -47,7 +47,7 @@ def test_adversarial_scenario_on_the_embedded_default(tmp_path: Path) -> None:
     report = run_scenario(ScenarioConfig(scenario="adversarial"), tmp_path)
     _check(report)
     plots = write_plots(report, tmp_path / "plots")
-    assert [p.name for p in plots] == ["accuracy.png", "rewards.png", "reputation.png", "trust_graph.png"]
+    assert [p.name for p in plots] == ["accuracy.png", "loss.png", "rewards.png", "reputation.png", "trust_graph.png"]
     assert all(p.stat().st_size > 5_000 for p in plots)
 
 
@@ -62,5 +62,5 @@ def test_adversarial_demo_command_on_anvil_and_js_ipfs(tmp_path: Path, anvil_url
     report = json.loads(result.stdout)
     _check(report)
     assert json.loads((out / "report.json").read_text())["identities"] == report["identities"]
-    assert {Path(p).name for p in report["plots"]} == {"accuracy.png", "rewards.png", "reputation.png", "trust_graph.png"}
+    assert {Path(p).name for p in report["plots"]} == {"accuracy.png", "loss.png", "rewards.png", "reputation.png", "trust_graph.png"}
     assert not (out / "store").exists()  # everything went through the IPFS node
