@@ -212,7 +212,7 @@ contract DisputeGame is IDisputeGame {
         external
     {
         Dispute storage d = _live(disputeId, Stage.AwaitVerdict);
-        bytes memory message = abi.encode(block.chainid, address(this), disputeId, d.op, outputHash);
+        bytes memory message = abi.encode(block.chainid, address(this), _voteKey(d), outputHash);
         if (!committee.verifyAt(message, signers, apk2, sigma, _snapshots[disputeId])) revert DisputeGameInvalidVerdict(disputeId);
         // S_0 and the delta are judged on the committee's value itself, an operator on its chain link.
         bytes32 expected = d.op == INITIAL_STATE || d.op == FINAL_DELTA ? outputHash : sha256(abi.encodePacked(d.agreed, outputHash));
@@ -263,6 +263,11 @@ contract DisputeGame is IDisputeGame {
     }
 
     /// @inheritdoc IDisputeGame
+    function voteKey(uint256 disputeId) external view returns (bytes32) {
+        return _voteKey(_get(disputeId));
+    }
+
+    /// @inheritdoc IDisputeGame
     function disputeCount() external view returns (uint256) {
         return _count;
     }
@@ -293,6 +298,11 @@ contract DisputeGame is IDisputeGame {
         // The defender's answer, ceil(log2 K) step moves, the chain end, ceil(log2 M) operator
         // moves: each at most one move window; then the verdict window.
         return uint256(_params.moveDuration) * (2 + _log2Ceil(steps) + _log2Ceil(ops)) + _params.verdictDuration;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function worstCaseDisputeDuration() external view returns (uint256) {
+        return maxDisputeDuration(taskManager.MAX_STEPS(), taskManager.MAX_OPS());
     }
 
     /// @inheritdoc IDisputeGame
@@ -398,6 +408,13 @@ contract DisputeGame is IDisputeGame {
 
     function _log2Ceil(uint32 n) private pure returns (uint256 bits) {
         while ((uint256(1) << bits) < n) ++bits;
+    }
+
+    /// @dev What a referee's vote answers, by content (never by the sequential dispute id, which
+    /// a reorg can give to another dispute): the parties, the located step and operator and its
+    /// agreed inputs. Fixed once the dispute awaits its verdict.
+    function _voteKey(Dispute storage d) private view returns (bytes32) {
+        return keccak256(abi.encode(d.taskId, d.round, d.defender, d.challenger, d.step, d.op, d.start, d.agreed));
     }
 
     function _submissionKey(uint256 taskId, uint32 round, address defender) private pure returns (bytes32) {

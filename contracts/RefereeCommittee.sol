@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BN254} from "./libraries/BN254.sol";
+import {IDisputeGame} from "./interfaces/IDisputeGame.sol";
 import {IRefereeCommittee} from "./interfaces/IRefereeCommittee.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 
@@ -23,7 +24,7 @@ contract RefereeCommittee is IRefereeCommittee {
     uint256 public immutable thresholdNumerator;
     uint256 public immutable thresholdDenominator;
     /// @inheritdoc IRefereeCommittee
-    uint64 public immutable leaveDelay;
+    uint64 public leaveDelay;
     address private immutable _binder;
     /// @notice The dispute game whose verdict messages equivocation proofs refer to.
     address public game;
@@ -57,6 +58,11 @@ contract RefereeCommittee is IRefereeCommittee {
     function bindGame(address game_) external {
         if (msg.sender != _binder || game != address(0)) revert RefereeCommitteeBindForbidden(msg.sender);
         game = game_;
+        // A member in a dispute's snapshot must still be locked when that dispute can last end,
+        // or it could leave, exit and withdraw before its equivocation is proven.
+        uint256 worst = IDisputeGame(game_).worstCaseDisputeDuration();
+        if (worst > leaveDelay) leaveDelay = SafeCast.toUint64(worst);
+        emit GameBound(game_, leaveDelay);
     }
 
     /// @inheritdoc IRefereeCommittee
@@ -72,7 +78,7 @@ contract RefereeCommittee is IRefereeCommittee {
         bytes memory message = abi.encode("meritnet-referee-pop", block.chainid, address(this), msg.sender, pk1.x, pk1.y);
         if (!_check(message, pk1, pk2, pop)) revert RefereeCommitteeInvalidProofOfPossession(msg.sender);
 
-        uint256 weight = registry.stakeOf(msg.sender);
+        uint256 weight = registry.freeStakeOf(msg.sender); // stake that backs nothing else
         if (_free.length != 0) {
             index = _free[_free.length - 1];
             _free.pop();
@@ -125,8 +131,7 @@ contract RefereeCommittee is IRefereeCommittee {
     /// @inheritdoc IRefereeCommittee
     function proveEquivocation(
         address referee,
-        uint256 disputeId,
-        uint32 op,
+        bytes32 voteKey,
         bytes32 hashA,
         BN254.G1Point calldata sigA,
         bytes32 hashB,
@@ -139,8 +144,8 @@ contract RefereeCommittee is IRefereeCommittee {
         BN254.G1Point memory pk1 = m.pk1;
         BN254.G2Point memory pk2 = m.pk2;
         if (
-            !_check(abi.encode(block.chainid, game, disputeId, op, hashA), pk1, pk2, sigA)
-                || !_check(abi.encode(block.chainid, game, disputeId, op, hashB), pk1, pk2, sigB)
+            !_check(abi.encode(block.chainid, game, voteKey, hashA), pk1, pk2, sigA)
+                || !_check(abi.encode(block.chainid, game, voteKey, hashB), pk1, pk2, sigB)
         ) revert RefereeCommitteeNoEquivocation(referee);
 
         if (m.left == 0) _leave(plusOne - 1);
@@ -150,7 +155,7 @@ contract RefereeCommittee is IRefereeCommittee {
         uint256 slashable = registry.slashableOf(referee);
         uint256 amount = weight < slashable ? weight : slashable;
         uint256 reward = amount * EQUIVOCATION_REWARD_BPS / 10_000;
-        emit Equivocated(referee, disputeId, op, amount, msg.sender);
+        emit Equivocated(referee, voteKey, amount, msg.sender);
         registry.unlock(referee, weight);
         if (reward != 0) registry.slash(referee, reward, msg.sender);
         if (amount > reward) registry.slash(referee, amount - reward, address(0));

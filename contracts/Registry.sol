@@ -125,6 +125,12 @@ contract Registry is AccessControl, IRegistry {
     function lock(address account, uint256 amount) external onlyRole(LOCKER_ROLE) {
         Account storage acct = _accounts[account];
         uint256 locked = acct.locked + amount;
+        // Locks never exceed what slashing can reach: the same stake cannot back two things, and
+        // every slash of locked work finds its stake. Active stake usually covers it (one read).
+        if (locked > acct.stake) {
+            uint256 slashable = slashableOf(account);
+            if (locked > slashable) revert RegistryLockExceedsStake(account, slashable, locked);
+        }
         acct.locked = SafeCast.toUint248(locked);
         emit LockChanged(account, msg.sender, locked);
     }
@@ -188,6 +194,12 @@ contract Registry is AccessControl, IRegistry {
     }
 
     /// @inheritdoc IRegistry
+    function freeStakeOf(address account) public view returns (uint256) {
+        Account storage acct = _accounts[account];
+        return acct.stake > acct.locked ? acct.stake - acct.locked : 0;
+    }
+
+    /// @inheritdoc IRegistry
     function rolesOf(address account) external view returns (uint8) {
         return _accounts[account].roles;
     }
@@ -195,7 +207,9 @@ contract Registry is AccessControl, IRegistry {
     /// @inheritdoc IRegistry
     function isEligible(address account, uint8 role, uint256 minStake_) external view returns (bool) {
         Account storage acct = _accounts[account];
-        return acct.roles & role == role && role != 0 && acct.stake >= minStake_ && acct.stake != 0;
+        // Only free stake makes an account eligible: stake already locked backs other work.
+        uint256 free = acct.stake > acct.locked ? acct.stake - acct.locked : 0;
+        return acct.roles & role == role && role != 0 && free >= minStake_ && free != 0;
     }
 
     /// @inheritdoc IRegistry

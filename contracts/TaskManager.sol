@@ -13,9 +13,10 @@ contract TaskManager is AccessControl, ITaskManager {
     bytes32 public constant DISPUTE_ROLE = keccak256("DISPUTE_ROLE");
     uint8 private constant _ROLE_TRAINER = 1;
     uint8 private constant _ROLE_AGGREGATOR = 2;
-    /// @notice Largest K (steps per round) and M (operators per step) a task may declare:
-    /// the dispute game pads both to a power of two in a uint32.
+    // The dispute game pads K and M to a power of two in a uint32.
+    /// @inheritdoc ITaskManager
     uint32 public constant MAX_STEPS = 1 << 24;
+    /// @inheritdoc ITaskManager
     uint32 public constant MAX_OPS = 1 << 24;
 
     IRegistry public immutable registry;
@@ -56,9 +57,11 @@ contract TaskManager is AccessControl, ITaskManager {
     /// @inheritdoc ITaskManager
     function commit(uint256 taskId, uint32 round, bytes32 commitment) external onlyExistingTask(taskId) {
         Round storage r = _checkPhase(taskId, round, Phase.Commit);
-        uint256 minStake = _tasks[taskId].config.minStake;
-        if (!registry.isEligible(msg.sender, _ROLE_TRAINER, minStake)) {
-            revert TaskManagerNotEligible(msg.sender, _ROLE_TRAINER, minStake);
+        // The free stake must cover this commitment's lock: stake backing another submission
+        // (or a referee seat, or posted scores) does not count twice.
+        uint256 amount = _trainerLock(_tasks[taskId].config);
+        if (!registry.isEligible(msg.sender, _ROLE_TRAINER, amount)) {
+            revert TaskManagerNotEligible(msg.sender, _ROLE_TRAINER, amount);
         }
         if (commitment == bytes32(0)) revert TaskManagerEmptyCommitment();
         Submission storage sub = _submissions[taskId][round][msg.sender];
@@ -67,7 +70,6 @@ contract TaskManager is AccessControl, ITaskManager {
         ++r.commits;
         emit Committed(taskId, round, msg.sender, commitment);
         // The stake that makes the trainer eligible backs this submission until `release`.
-        uint256 amount = _trainerLock(_tasks[taskId].config);
         if (amount != 0) registry.lock(msg.sender, amount);
     }
 

@@ -189,8 +189,8 @@ interface IDisputeGame {
     /// @notice A party publishes where its evidence for the located operator is (Awaiting a verdict).
     function postEvidence(uint256 disputeId, bytes calldata cid) external;
 
-    /// @notice A committee member publishes its signature on (chainId, game, disputeId, op,
-    /// outputHash); anyone may sum a threshold of matching votes into a verdict.
+    /// @notice A committee member publishes its signature on abi.encode(chainId, game,
+    /// voteKey(disputeId), outputHash); anyone may sum a threshold of matching votes into a verdict.
     function castVote(uint256 disputeId, bytes32 outputHash, BN254.G1Point calldata sigma) external;
 
     /// @notice Settle with the committee's verdict on the located operator's output hash.
@@ -226,8 +226,18 @@ interface IDisputeGame {
     /// @notice Whether `challenger` already disputed the submission (once per pair).
     function hasChallenged(uint256 taskId, uint32 round, address defender, address challenger) external view returns (bool);
 
+    /// @notice What the referees of a dispute awaiting its verdict sign, besides the chain, the
+    /// game and the output hash: keccak256(abi.encode(taskId, round, defender, challenger, step,
+    /// op, start, agreed)). It names the question by its content, so a vote cannot be replayed
+    /// for another dispute that a reorg gave the same id.
+    function voteKey(uint256 disputeId) external view returns (bytes32);
+
     /// @notice Longest a dispute over a K-step, M-operator round can stay open, in seconds.
     function maxDisputeDuration(uint32 steps, uint32 ops) external view returns (uint256);
+
+    /// @notice maxDisputeDuration for the largest K and M a task may declare (the TaskManager's
+    /// MAX_STEPS and MAX_OPS): no dispute of this game lasts longer.
+    function worstCaseDisputeDuration() external view returns (uint256);
 
     /// @notice Worst-case seconds from a round's opening to when it can be finalized, from the
     /// task's config: its four phase durations plus, for a verifiable task, maxDisputeDuration

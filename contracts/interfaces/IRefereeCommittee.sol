@@ -18,7 +18,8 @@ import {BN254} from "../libraries/BN254.sol";
 /// one pairing product (0x08) that also ties that key to the G1 sum. Keys and signatures
 /// that are the point at infinity or off the curve are rejected.
 ///
-/// A referee that signs two different output hashes for the same (dispute, operator) can be
+/// A referee that signs two different output hashes for the same question (the game's voteKey:
+/// the dispute's parties, located operator and agreed inputs, never its sequential id) can be
 /// proven to have equivocated by anyone holding both signatures: its locked weight is
 /// slashed, half to the prover, and it leaves the committee.
 interface IRefereeCommittee {
@@ -67,9 +68,14 @@ interface IRefereeCommittee {
     /// @notice Emitted when a former member's stake is unlocked and its slot freed.
     event MemberExited(address indexed referee, uint256 index, uint256 weight);
     /// @notice Emitted when an equivocation is proven.
-    event Equivocated(address indexed referee, uint256 indexed disputeId, uint32 op, uint256 slashed, address indexed prover);
+    event Equivocated(address indexed referee, bytes32 indexed voteKey, uint256 slashed, address indexed prover);
 
-    /// @notice Bind the dispute game whose verdict messages equivocation proofs refer to (once, by the deployer).
+    /// @notice Emitted when the dispute game is bound; `leaveDelay` is the delay from then on.
+    event GameBound(address indexed game, uint64 leaveDelay);
+
+    /// @notice Bind the dispute game whose verdict messages equivocation proofs refer to (once, by
+    /// the deployer). Raises `leaveDelay` to the game's worst-case dispute duration when shorter,
+    /// so no member of a dispute's snapshot can exit before that dispute has ended.
     function bindGame(address game) external;
 
     /// @notice Join with the caller's BLS key pair and proof of possession; locks its active stake as its weight.
@@ -81,12 +87,11 @@ interface IRefereeCommittee {
     /// @notice After `leaveDelay` since leaving: unlock the caller's stake and free its slot.
     function exit() external;
 
-    /// @notice Prove that `referee` signed two different output hashes for (disputeId, op) of
-    /// the bound game; slashes its weight (half to the caller, the rest burnt).
+    /// @notice Prove that `referee` signed two different output hashes for the same question
+    /// `voteKey` (IDisputeGame.voteKey) of the bound game; slashes its weight (half to the caller, the rest burnt).
     function proveEquivocation(
         address referee,
-        uint256 disputeId,
-        uint32 op,
+        bytes32 voteKey,
         bytes32 hashA,
         BN254.G1Point calldata sigA,
         bytes32 hashB,
@@ -121,7 +126,8 @@ interface IRefereeCommittee {
     /// @notice Minimum active stake to join.
     function stakeFloor() external view returns (uint256);
 
-    /// @notice Seconds a former member's stake stays locked after it leaves.
+    /// @notice Seconds a former member's stake stays locked after it leaves: the Registry's
+    /// unbonding delay, or the bound game's worst-case dispute duration when longer.
     function leaveDelay() external view returns (uint64);
 
     /// @notice Slot `index`'s account and G1 key.

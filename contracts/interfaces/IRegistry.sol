@@ -10,7 +10,9 @@ pragma solidity ^0.8.24;
 /// Contracts granted LOCKER_ROLE lock stake that backs work (a trainer's commitment, an
 /// aggregator's posted scores, a referee's committee weight): while `lockedOf(account)` is
 /// non-zero, unbond requests are still accepted but a matured unbond is paid out only as far
-/// as what stays slashable (active plus pending) covers the locked amount.
+/// as what stays slashable (active plus pending) covers the locked amount. A lock never exceeds
+/// what stays slashable, and eligibility counts only free stake (active minus locked): the same
+/// stake cannot back two commitments, and every slash of locked work finds its stake.
 interface IRegistry {
     /// @notice One pending unbonding request.
     struct Unbond {
@@ -34,6 +36,9 @@ interface IRegistry {
     error RegistryTooManyUnbonds(address account, uint256 pending, uint256 maximum);
     /// @notice Thrown by withdrawUnbonded when no pending entry has reached its release time.
     error RegistryNothingToWithdraw(address account);
+    /// @notice Thrown by lock when the account's locks would exceed its slashable stake: the
+    /// stake is already backing other work (free some, or add stake).
+    error RegistryLockExceedsStake(address account, uint256 slashable, uint256 locked);
     /// @notice Thrown by withdrawUnbonded when every matured entry is held back by a lock.
     error RegistryStakeLocked(address account, uint256 locked);
     /// @notice Thrown when slashing more than the account holds (active plus pending).
@@ -76,7 +81,8 @@ interface IRegistry {
     /// Callable only by holders of SLASHER_ROLE.
     function slash(address account, uint256 amount, address beneficiary) external;
 
-    /// @notice Lock `amount` more of `account`'s stake against withdrawal (LOCKER_ROLE only).
+    /// @notice Lock `amount` more of `account`'s stake against withdrawal (LOCKER_ROLE only);
+    /// reverts when the account's locks would exceed its slashable stake.
     function lock(address account, uint256 amount) external;
 
     /// @notice Release `amount` of `account`'s locked stake (LOCKER_ROLE only; saturates at zero).
@@ -94,8 +100,11 @@ interface IRegistry {
     /// @notice Role bitmask of `account` (zero when unregistered).
     function rolesOf(address account) external view returns (uint8);
 
-    /// @notice Whether `account` is registered, holds every bit of `role` and has an active
-    /// stake of at least `minStake`.
+    /// @notice Active stake of `account` not locked by any work (`stake - locked`, floored at 0).
+    function freeStakeOf(address account) external view returns (uint256);
+
+    /// @notice Whether `account` is registered, holds every bit of `role` and has a free
+    /// (active, unlocked) stake of at least `minStake` and above zero.
     function isEligible(address account, uint8 role, uint256 minStake) external view returns (bool);
 
     /// @notice Pending unbonds of `account`, oldest first.

@@ -202,6 +202,12 @@ interface ITaskManager is IReputationEdges {
     /// @notice The commitment a trainer must submit for the given reveal values.
     function computeCommitment(bytes calldata deltaCid, bytes32 traceRoot, bytes32 finalStateHash, bytes32 salt, address trainer, uint256 taskId, uint32 round) external pure returns (bytes32);
 
+    /// @notice Largest K (steps per round) a task may declare.
+    function MAX_STEPS() external view returns (uint32);
+
+    /// @notice Largest M (operators per step) a task may declare.
+    function MAX_OPS() external view returns (uint32);
+
     /// @notice The task with id `taskId`.
     function getTask(uint256 taskId) external view returns (Task memory);
 

@@ -225,6 +225,13 @@ class Registry(_Client):
     def slashable_of(self, account: str) -> int:
         return int(self._call("slashableOf", account))
 
+    def free_stake_of(self, account: str) -> int:
+        """Active stake not locked by any work: what makes ``account`` eligible for more."""
+        return int(self._call("freeStakeOf", account))
+
+    def lock_of(self, account: str) -> int:
+        return int(self._call("lockedOf", account))
+
     def roles_of(self, account: str) -> Role:
         return Role(self._call("rolesOf", account))
 

@@ -11,7 +11,7 @@ from web3.types import TxReceipt
 
 from node.chain.contracts import TaskConfig, _Client
 from node.chain.transactor import Sender
-from verifier.dispute.bls import G1Point, G2Point
+from verifier.dispute.bls import G1Point, G2Point, vote_key
 
 __all__ = ["Stage", "Party", "GameParams", "Dispute", "CommitteeMember", "RefereeCommittee", "DisputeGame", "INITIAL_STATE",
            "FINAL_DELTA", "max_dispute_duration", "max_round_duration"]  # fmt: skip
@@ -135,6 +135,11 @@ class Dispute:
             return Party.CHALLENGER
         return Party.NONE
 
+    @property
+    def vote_key(self) -> bytes:
+        """What its referees sign besides the chain, the game and the output (IDisputeGame.voteKey)."""
+        return vote_key(self.task_id, self.round, self.defender, self.challenger, self.step, self.op, self.start, self.agreed)
+
     def has_posted(self, party: Party) -> bool:
         return bool(self.posted & (1 if party == Party.DEFENDER else 2))
 
@@ -164,9 +169,10 @@ class RefereeCommittee(_Client):
     def bind_game(self, sender: Sender, game: str) -> TxReceipt:
         return self._send(sender, "bindGame", game)
 
-    def prove_equivocation(self, sender: Sender, referee: str, dispute_id: int, op: int,
+    def prove_equivocation(self, sender: Sender, referee: str, key: bytes,
                            vote_a: tuple[bytes, G1Point], vote_b: tuple[bytes, G1Point]) -> TxReceipt:  # fmt: skip
-        return self._send(sender, "proveEquivocation", referee, dispute_id, op, vote_a[0], vote_a[1], vote_b[0], vote_b[1])
+        """Slash ``referee`` for two different output hashes signed for the question ``key`` (``Dispute.vote_key``)."""
+        return self._send(sender, "proveEquivocation", referee, key, vote_a[0], vote_a[1], vote_b[0], vote_b[1])
 
     def verify(self, message: bytes, signers: int, apk2: G2Point, sigma: G1Point) -> bool:
         return bool(self._call("verify", message, signers, apk2, sigma))
@@ -294,6 +300,12 @@ class DisputeGame(_Client):
         values = list(raw)
         values[2], values[3] = Stage(values[2]), Party(values[3])
         return Dispute(dispute_id, *[bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in values])
+
+    def vote_key(self, dispute_id: int) -> bytes:
+        return bytes(self._call("voteKey", dispute_id))
+
+    def worst_case_dispute_duration(self) -> int:
+        return int(self._call("worstCaseDisputeDuration"))
 
     def query(self, dispute_id: int) -> int:
         return int(self._call("query", dispute_id))

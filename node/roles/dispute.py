@@ -204,7 +204,7 @@ class DisputeRunner:
             began = time.perf_counter()
             votes[address_of(member.sender)] = self.referee(d.step, d.op, d.start, d.agreed, evidence)
             self.gas.referee_seconds = time.perf_counter() - began
-        verdict = self.committee.sign(int(self.net.w3.eth.chain_id), self.net.disputes.address, d.dispute_id, d.op, votes)
+        verdict = self.committee.sign(int(self.net.w3.eth.chain_id), self.net.disputes.address, d, votes)
         receipt = self.net.disputes.submit_verdict(self.keeper, d.dispute_id, verdict.output_hash, verdict.signers, verdict.apk2, verdict.sigma)
         self.gas.verdict = int(receipt["gasUsed"])
         return True

@@ -82,17 +82,17 @@ class Committee:
                 index, _ = net.committee.register_key(m.sender, g1_to_sol(m.key.pk1), g2_to_sol(m.key.pk2), g1_to_sol(pop))
             self.indices[address] = index
 
-    def sign(self, chain_id: int, game: str, dispute_id: int, op: int, votes: Mapping[str, bytes]) -> Verdict:
+    def sign(self, chain_id: int, game: str, dispute: Dispute, votes: Mapping[str, bytes]) -> Verdict:
         """Aggregate the members' votes (address -> output hash) for the majority hash."""
         if not votes:
-            raise NoValidEvidence(f"no referee could decide dispute {dispute_id}")
+            raise NoValidEvidence(f"no referee could decide dispute {dispute.dispute_id}")
         tally: dict[bytes, list[Member]] = {}
         for m in self.members:
             vote = votes.get(address_of(m.sender))
             if vote is not None:
                 tally.setdefault(vote, []).append(m)
         output_hash, signers = max(tally.items(), key=lambda item: len(item[1]))
-        message = verdict_message(chain_id, game, dispute_id, op, output_hash)
+        message = verdict_message(chain_id, game, dispute.vote_key, output_hash)
         sigma = aggregate_g1(m.key.sign(message) for m in signers)
         apk2 = aggregate_g2(m.key.pk2 for m in signers)
         bitmap = signer_bitmap([self.indices[address_of(m.sender)] for m in signers])
@@ -193,7 +193,7 @@ class RefereeNode:
         except NoValidEvidence as exc:
             self.emit("undecided", dispute=d.dispute_id, reason=str(exc))
             return
-        message = verdict_message(int(self.net.w3.eth.chain_id), self.net.disputes.address, d.dispute_id, d.op, output_hash)
+        message = verdict_message(int(self.net.w3.eth.chain_id), self.net.disputes.address, d.vote_key, output_hash)
         self.net.disputes.cast_vote(self.member.sender, d.dispute_id, output_hash, g1_to_sol(self.member.key.sign(message)))
         self.emit("voted", dispute=d.dispute_id, step=d.step, op=d.op, output_hash=output_hash.hex())
 

@@ -16,7 +16,7 @@ import pytest
 
 from node.chain.contracts import Role
 from node.chain.deploy import Network, hand_over_admin
-from node.chain.disputes import INITIAL_STATE, Party, Stage, max_round_duration
+from node.chain.disputes import Party, Stage, max_round_duration
 from node.chain.provider import advance_time
 from tests.helpers import (
     TOKEN,
@@ -113,9 +113,15 @@ class World:
 
     def sign(self, dispute_id: int, output_hash: bytes, members: list[int], keys: list[KeyPair] | None = None) -> tuple[int, tuple, tuple]:
         keys = keys or [self.keys[i] for i in members]
-        message = verdict_message(self.chain_id, self.net.disputes.address, dispute_id, INITIAL_STATE, output_hash)
+        message = self.message(dispute_id, output_hash)
         sigma = aggregate_g1(k.sign(message) for k in keys)
         return signer_bitmap(members), g2_to_sol(aggregate_g2(k.pk2 for k in keys)), g1_to_sol(sigma)
+
+    def message(self, dispute_id: int, output_hash: bytes) -> bytes:
+        """What a referee signs for ``dispute_id``, computed off chain from the dispute's content."""
+        d = self.net.disputes.get(dispute_id)
+        assert d.vote_key == self.net.disputes.vote_key(dispute_id)  # Python and Solidity agree
+        return verdict_message(self.chain_id, self.net.disputes.address, d.vote_key, output_hash)
 
     def holdings(self, account: str) -> tuple[int, int]:
         """(slashable stake, token balance)."""
@@ -169,7 +175,7 @@ def test_a_minority_of_stake_cannot_decide_and_late_joiners_do_not_count(world: 
     assert net.committee.total_weight() > 3 * net.committee.stake_floor() + 1_000 * TOKEN
     with reverts("RefereeCommitteeUnknownSigner", index=indices[0]):
         games.submit_verdict(world.attacker, dispute_id, lie, *world.sign(dispute_id, lie, [0, *indices], [world.keys[0], *sybils]))
-    message = verdict_message(world.chain_id, games.address, dispute_id, INITIAL_STATE, lie)
+    message = world.message(dispute_id, lie)
     with reverts("DisputeGameNotReferee", account=accounts[11]):
         games.cast_vote(accounts[11], dispute_id, lie, g1_to_sol(sybils[0].sign(message)))
     assert world.holdings(world.trainer) == honest_before
@@ -211,23 +217,24 @@ def test_an_equivocating_referee_is_slashed_by_anyone(world: World) -> None:
     world.respond(dispute_id)
     referee, key = world.referees[1], world.keys[1]
     a, b = b"\x0a" * 32, b"\x0b" * 32
-    sig = {h: g1_to_sol(key.sign(verdict_message(world.chain_id, games.address, dispute_id, INITIAL_STATE, h))) for h in (a, b)}
+    sig = {h: g1_to_sol(key.sign(world.message(dispute_id, h))) for h in (a, b)}
+    question = games.vote_key(dispute_id)
     weight, stake_before = net.committee.member(1).weight, net.registry.slashable_of(referee)
     others_before = [world.holdings(r) for r in (world.referees[0], world.referees[2])]
     prover_balance = net.token.balance_of(world.attacker)
     with reverts("RefereeCommitteeNoEquivocation"):  # the same hash twice is no equivocation
-        net.committee.prove_equivocation(world.attacker, referee, dispute_id, INITIAL_STATE, (a, sig[a]), (a, sig[a]))
+        net.committee.prove_equivocation(world.attacker, referee, question, (a, sig[a]), (a, sig[a]))
     with reverts("RefereeCommitteeNoEquivocation"):  # a signature that is not the referee's
-        net.committee.prove_equivocation(world.attacker, world.referees[0], dispute_id, INITIAL_STATE, (a, sig[a]), (b, sig[b]))
-    with reverts("RefereeCommitteeNoEquivocation"):  # the signatures are for another operator
-        net.committee.prove_equivocation(world.attacker, referee, dispute_id, 0, (a, sig[a]), (b, sig[b]))
-    net.committee.prove_equivocation(world.attacker, referee, dispute_id, INITIAL_STATE, (a, sig[a]), (b, sig[b]))
+        net.committee.prove_equivocation(world.attacker, world.referees[0], question, (a, sig[a]), (b, sig[b]))
+    with reverts("RefereeCommitteeNoEquivocation"):  # the signatures are for another question
+        net.committee.prove_equivocation(world.attacker, referee, b"\x01" * 32, (a, sig[a]), (b, sig[b]))
+    net.committee.prove_equivocation(world.attacker, referee, question, (a, sig[a]), (b, sig[b]))
     assert net.registry.slashable_of(referee) == stake_before - weight
     assert net.token.balance_of(world.attacker) == prover_balance + weight // 2
     m = net.committee.member(1)
     assert m.slashed and not m.active and net.committee.total_weight() == 2 * weight
     with reverts("RefereeCommitteeNoEquivocation"):  # once
-        net.committee.prove_equivocation(world.attacker, referee, dispute_id, INITIAL_STATE, (a, sig[a]), (b, sig[b]))
+        net.committee.prove_equivocation(world.attacker, referee, question, (a, sig[a]), (b, sig[b]))
     assert [world.holdings(r) for r in (world.referees[0], world.referees[2])] == others_before
 
 
@@ -272,7 +279,7 @@ def test_verify_refuses_points_at_infinity(world: World) -> None:
     message = b"any verdict"
     with reverts("RefereeCommitteeInvalidPoint", what="apk2"):
         committee.verify(message, signer_bitmap([0, 1, 2]), ((0, 0), (0, 0)), (0, 0))
-    bitmap, apk2, _ = world.sign(1, b"\x01" * 32, [0, 1, 2])
+    bitmap, apk2 = signer_bitmap([0, 1, 2]), g2_to_sol(aggregate_g2(k.pk2 for k in world.keys))
     with reverts("RefereeCommitteeInvalidPoint", what="sigma"):
         committee.verify(message, bitmap, apk2, (0, 0))
 

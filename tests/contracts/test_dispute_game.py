@@ -3,6 +3,7 @@ every way to cheat in them, and every way to attack the committee's verdict."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -197,10 +198,14 @@ def located(arena: Arena) -> tuple[int, bytes]:
     return dispute_id, correct
 
 
-def _sign(arena: Arena, members: list[int], dispute_id: int, output_hash: bytes, *, chain_id: int | None = None, other_id: int | None = None,
+def _sign(arena: Arena, members: list[int], dispute_id: int, output_hash: bytes, *, chain_id: int | None = None, other_party: bool = False,
           op: int | None = None) -> tuple[int, tuple, tuple]:  # fmt: skip
     d = arena.net.disputes.get(dispute_id)
-    message = verdict_message(chain_id or arena.w3.eth.chain_id, arena.net.disputes.address, other_id or dispute_id, d.op if op is None else op, output_hash)
+    if other_party:  # the same operator, for a dispute between other parties
+        d = dataclasses.replace(d, defender=d.challenger)
+    if op is not None:
+        d = dataclasses.replace(d, op=op)
+    message = verdict_message(chain_id or arena.w3.eth.chain_id, arena.net.disputes.address, d.vote_key, output_hash)
     keys = [arena.committee.members[i].key for i in members]
     sigma = aggregate_g1(k.sign(message) for k in keys)
     return signer_bitmap(members), g2_to_sol(aggregate_g2(k.pk2 for k in keys)), g1_to_sol(sigma)
@@ -222,7 +227,7 @@ def test_verdict_attacks_are_rejected_and_a_threshold_verdict_settles(arena: Are
         games.submit_verdict(arena.keeper, dispute_id, correct, bitmap | (1 << 5), apk2, sigma)
     for bad in (
         _sign(arena, [0, 1, 2], dispute_id, correct, chain_id=999),  # replayed from another chain
-        _sign(arena, [0, 1, 2], dispute_id, correct, other_id=dispute_id + 1),  # signed for another dispute
+        _sign(arena, [0, 1, 2], dispute_id, correct, other_party=True),  # signed for another dispute
         _sign(arena, [0, 1, 2], dispute_id, correct, op=0),  # for another operator
     ):
         with reverts("DisputeGameInvalidVerdict", disputeId=dispute_id):
@@ -231,7 +236,7 @@ def test_verdict_attacks_are_rejected_and_a_threshold_verdict_settles(arena: Are
     # attacker's (it knows no member's secret), not the twins of the summed G1 keys.
     attacker = KeyPair.from_seed(b"attacker")
     d = games.get(dispute_id)
-    message = verdict_message(arena.w3.eth.chain_id, games.address, dispute_id, d.op, b"\x66" * 32)
+    message = verdict_message(arena.w3.eth.chain_id, games.address, d.vote_key, b"\x66" * 32)
     with reverts("DisputeGameInvalidVerdict"):
         games.submit_verdict(arena.keeper, dispute_id, b"\x66" * 32, signer_bitmap([0, 1, 2]), g2_to_sol(attacker.pk2), g1_to_sol(attacker.sign(message)))
     games.submit_verdict(arena.keeper, dispute_id, correct, *_sign(arena, [0, 1, 2], dispute_id, correct))

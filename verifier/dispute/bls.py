@@ -35,7 +35,7 @@ from eth_utils import keccak, to_checksum_address
 from py_ecc import optimized_bn128 as bn
 
 __all__ = ["KeyPair", "G1Point", "G2Point", "hash_to_g1", "sign", "aggregate_g1", "aggregate_g2", "g1_to_sol", "g2_to_sol",
-           "pop_message", "verdict_message", "verify", "FIELD", "ORDER", "InvalidPoint", "check_g1", "check_g2"]  # fmt: skip
+           "pop_message", "verdict_message", "vote_key", "verify", "FIELD", "ORDER", "InvalidPoint", "check_g1", "check_g2"]  # fmt: skip
 
 FIELD = bn.field_modulus
 ORDER = bn.curve_order
@@ -165,9 +165,17 @@ def pop_message(account: str, pk1: G1Point, chain_id: int, committee: str) -> by
     )
 
 
-def verdict_message(chain_id: int, game: str, dispute_id: int, op_index: int, output_hash: bytes) -> bytes:
-    """``abi.encode(chainId, game, disputeId, opIndex, outputHash)``: what a committee signs."""
-    return encode(["uint256", "address", "uint256", "uint32", "bytes32"], [chain_id, to_checksum_address(game), dispute_id, op_index, output_hash])
+def vote_key(task_id: int, round_: int, defender: str, challenger: str, step: int, op_index: int, start: bytes, agreed: bytes) -> bytes:
+    """The question a referee answers, by content (IDisputeGame.voteKey): keccak256 of
+    ``abi.encode(taskId, round, defender, challenger, step, op, start, agreed)``. Never the
+    sequential dispute id, which a reorg can give to another dispute."""
+    return keccak(encode(["uint256", "uint32", "address", "address", "uint32", "uint32", "bytes32", "bytes32"],
+                         [task_id, round_, to_checksum_address(defender), to_checksum_address(challenger), step, op_index, start, agreed]))  # fmt: skip
+
+
+def verdict_message(chain_id: int, game: str, key: bytes, output_hash: bytes) -> bytes:
+    """``abi.encode(chainId, game, voteKey, outputHash)``: what a committee signs (``key`` from :func:`vote_key`)."""
+    return encode(["uint256", "address", "bytes32", "bytes32"], [chain_id, to_checksum_address(game), key, output_hash])
 
 
 def verify(message: bytes, sigma: tuple, apk1: tuple, apk2: tuple) -> bool:

@@ -26,7 +26,7 @@ KEYS = [KeyPair.from_seed(bytes([i])) for i in range(3)]
 
 
 def test_messages_hash_onto_the_curve_deterministically() -> None:
-    for message in (b"", b"a", verdict_message(1, "0x" + "11" * 20, 7, 3, b"\x22" * 32)):
+    for message in (b"", b"a", verdict_message(1, "0x" + "11" * 20, b"\x07" * 32, b"\x22" * 32)):
         point = hash_to_g1(message)
         assert bn.is_on_curve(point, bn.b) and bn.normalize(point) == bn.normalize(hash_to_g1(message))
         x, y = g1_to_sol(point)
