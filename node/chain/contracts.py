@@ -216,6 +216,10 @@ class Registry(_Client):
     def grant_locker(self, sender: Sender, account: str) -> TxReceipt:
         return self._send(sender, "grantRole", self._call("LOCKER_ROLE"), account)
 
+    def lock(self, sender: Sender, account: str, amount: int) -> TxReceipt:
+        """Lock ``amount`` more of ``account``'s stake (LOCKER_ROLE only; never past its slashable stake)."""
+        return self._send(sender, "lock", account, amount)
+
     def locked_of(self, account: str) -> int:
         return int(self._call("lockedOf", account))
 
@@ -228,9 +232,6 @@ class Registry(_Client):
     def free_stake_of(self, account: str) -> int:
         """Active stake not locked by any work: what makes ``account`` eligible for more."""
         return int(self._call("freeStakeOf", account))
-
-    def lock_of(self, account: str) -> int:
-        return int(self._call("lockedOf", account))
 
     def roles_of(self, account: str) -> Role:
         return Role(self._call("rolesOf", account))

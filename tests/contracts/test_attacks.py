@@ -9,6 +9,7 @@ way to a verdict, which is all the committee attacks need.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
@@ -16,8 +17,8 @@ import pytest
 
 from node.chain.contracts import Role
 from node.chain.deploy import Network, hand_over_admin
-from node.chain.disputes import Party, Stage, max_round_duration
-from node.chain.provider import advance_time
+from node.chain.disputes import Party, Stage, max_dispute_duration, max_round_duration
+from node.chain.provider import advance_time, revert_to, snapshot
 from tests.helpers import (
     TOKEN,
     advance,
@@ -238,6 +239,64 @@ def test_an_equivocating_referee_is_slashed_by_anyone(world: World) -> None:
     assert [world.holdings(r) for r in (world.referees[0], world.referees[2])] == others_before
 
 
+def test_a_vote_does_not_verify_for_another_dispute_that_a_reorg_gave_the_same_id(world: World) -> None:
+    """Attack: referees sign dispute #N against trainer A; a reorg gives #N to a dispute against
+    trainer B; the attacker replays the verdict (signed by id) on B's dispute."""
+    net, games = world.net, world.net.disputes
+    task_id = world.verifiable_task()
+    world.to_score(task_id, [world.trainer, world.other_trainer])
+    fork = snapshot(net.w3)
+    first = world.open(task_id, defender=world.trainer)
+    world.respond(first, world.trainer)
+    lie = _trace(b"challenger").leaves[0]  # the challenger's S_0: a verdict for it slashes the defender
+    signed = world.sign(first, lie, [0, 1, 2])  # the honest-looking vote on the first chain
+    key_first = games.vote_key(first)
+    revert_to(net.w3, fork)  # the reorg: the other dispute is mined first and gets the same id
+    second = world.open(task_id, defender=world.other_trainer)
+    world.respond(second, world.other_trainer)
+    assert second == first and games.vote_key(second) != key_first
+    before = world.holdings(world.other_trainer)
+    with reverts("DisputeGameInvalidVerdict", disputeId=second):
+        games.submit_verdict(world.attacker, second, lie, *signed)
+    assert world.holdings(world.other_trainer) == before
+    d = games.get(second)
+    assert d.stage == Stage.AWAIT_VERDICT
+    # The key is the dispute's content: each of its fields changes it; the id is none of them.
+    for change in ({"defender": world.trainer}, {"challenger": world.second_challenger}, {"round": 2}, {"task_id": task_id + 1},
+                   {"step": 1}, {"op": 0}, {"agreed": b"\x01" * 32}, {"start": b"\x02" * 32}):  # fmt: skip
+        assert dataclasses.replace(d, **change).vote_key != d.vote_key, change
+    assert dataclasses.replace(d, dispute_id=d.dispute_id + 7).vote_key == d.vote_key
+
+
+def test_a_referee_cannot_exit_before_a_dispute_it_is_in_has_ended(world: World) -> None:
+    """Attack: a referee in a dispute's snapshot leaves, unbonds and withdraws before its
+    equivocation in that dispute is proven (the unbonding delay is shorter than a dispute)."""
+    net, games = world.net, world.net.disputes
+    referee, key = world.referees[1], world.keys[1]
+    worst = games.worst_case_dispute_duration()
+    # Binding the game raised the leave delay to the game's worst case (K, M at their maxima).
+    assert worst == max_dispute_duration(2**24, 2**24, games.params()) > net.registry.unbonding_delay()
+    assert net.committee.leave_delay() == worst
+    task_id = world.verifiable_task()
+    world.to_score(task_id)
+    dispute_id = world.open(task_id)
+    opened = _now(net)
+    world.respond(dispute_id)
+    net.committee.leave(referee)
+    stake = net.registry.stake_of(referee)
+    net.registry.request_unbond(referee, stake)
+    # Until the dispute's own worst case has passed, nothing of the stake can leave.
+    advance_time(net.w3, opened + max_dispute_duration(K, M, games.params()) - _now(net))
+    with reverts("RefereeCommitteeStillBonded"):
+        net.committee.exit(referee)
+    with reverts("RegistryStakeLocked", account=referee):
+        net.registry.withdraw_unbonded(referee)
+    a, b = b"\x0a" * 32, b"\x0b" * 32
+    sig = {h: g1_to_sol(key.sign(world.message(dispute_id, h))) for h in (a, b)}
+    net.committee.prove_equivocation(world.attacker, referee, games.vote_key(dispute_id), (a, sig[a]), (b, sig[b]))
+    assert net.registry.slashable_of(referee) == 0  # the whole weight was still there to slash
+
+
 # -- 2. keys that are real keys -------------------------------------------------------------
 
 
@@ -380,6 +439,41 @@ def test_a_committed_trainer_cannot_withdraw_before_its_slashes(world: World) ->
     assert net.registry.locked_of(trainer) == 0
     net.registry.withdraw_unbonded(trainer)
     assert net.registry.slashable_of(trainer) == 0
+
+
+def test_the_same_stake_cannot_back_two_commitments(world: World, accounts: list[str]) -> None:
+    """Attack: a trainer with stake for one commitment backs two tasks' commitments, and a
+    challenge with it, so that one slash leaves the others without stake; then it unbonds."""
+    net, trainer = world.net, accounts[15]
+    register(net, trainer, Role.TRAINER | Role.VERIFIER, 10 * TOKEN)  # one task's lock: max(minStake, penalty)
+    first = create_task(net, world.owner, world.aggregator, num_rounds=1)
+    second = create_task(net, world.owner, world.aggregator, num_rounds=1)
+    commit(net, first, 1, trainer, submission(trainer))
+    assert net.registry.locked_of(trainer) == 10 * TOKEN and net.registry.free_stake_of(trainer) == 0
+    with reverts("TaskManagerNotEligible", account=trainer):
+        commit(net, second, 1, trainer, submission(trainer))
+    # Nor can the locked stake make it a challenger.
+    task_id = world.verifiable_task()
+    world.to_score(task_id)
+    with reverts("DisputeGameNotChallenger", account=trainer):
+        world.open(task_id, challenger=trainer)
+    # A locker cannot lock past what slashing can reach either.
+    net.registry.grant_locker(world.owner, world.owner)
+    with reverts("RegistryLockExceedsStake", account=trainer, slashable=10 * TOKEN, locked=10 * TOKEN + 1):
+        net.registry.lock(world.owner, trainer, 1)
+    # It unbonds everything: the stake stays slashable, and the no-reveal slash finds it.
+    net.registry.request_unbond(trainer, 10 * TOKEN)
+    advance_time(net.w3, net.registry.unbonding_delay() + 1)
+    with reverts("RegistryStakeLocked", account=trainer):
+        net.registry.withdraw_unbonded(trainer)
+    advance(net, first, world.owner)  # -> Reveal (it stays silent)
+    advance(net, first, world.owner)  # -> Score
+    net.tasks.slash_no_reveal(world.attacker, first, 1, trainer)
+    assert net.registry.slashable_of(trainer) == 5 * TOKEN
+    advance(net, first, world.owner)  # no scores: the round fails and finalizes
+    net.tasks.release(world.attacker, first, 1, trainer)
+    net.registry.withdraw_unbonded(trainer)
+    assert net.registry.slashable_of(trainer) == 0 and net.registry.locked_of(trainer) == 0
 
 
 def test_release_applies_a_missed_no_reveal_penalty(world: World) -> None:
