@@ -67,7 +67,7 @@ def retry(fn: Callable[[], T], *, what: str, attempts: int = 6, base_delay: floa
 
 
 def ensure_role(net: Network, sender: Sender, role: Role, minimum: int, stake: int | None = None) -> int | None:
-    """Make ``sender`` eligible for ``role`` with at least ``minimum`` stake: register (with
+    """Make ``sender`` eligible for ``role`` with at least ``minimum`` free stake: register (with
     ``stake`` or the minimum), or add the role and top up an existing registration. Returns
     the stake when something changed, None when it already was eligible."""
     address = address_of(sender)
@@ -77,7 +77,7 @@ def ensure_role(net: Network, sender: Sender, role: Role, minimum: int, stake: i
     if roles:
         if not roles & role:
             net.registry.set_roles(sender, roles | role)
-        missing = minimum - net.registry.stake_of(address)
+        missing = minimum - net.registry.free_stake_of(address)  # locked stake backs other work
         if missing > 0:
             net.token.approve(sender, net.registry.address, missing)
             net.registry.add_stake(sender, missing)

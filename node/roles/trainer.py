@@ -94,7 +94,9 @@ class Trainer:
     # -- setup -------------------------------------------------------------------------
 
     def ensure_registered(self) -> None:
-        minimum = max(self.data.task.config.min_stake, self.net.registry.min_stake())
+        config = self.data.task.config
+        # A commitment locks max(minStake, noRevealPenalty) of free stake.
+        minimum = max(config.min_stake, config.no_reveal_penalty, self.net.registry.min_stake())
         stake = ensure_role(self.net, self.sender, Role.TRAINER, minimum, self.stake)
         if stake is not None:
             self.emit("registered", stake=stake)

@@ -84,6 +84,7 @@ contract ProtocolInvariants is TestBase, Deployment {
     function _locksHold() internal view {
         // (Slashes may take locked stake: that is what it is locked for.)
         assertTrue(!handler.ghostLockBroken(), "a withdrawal left less slashable stake than the lock");
+        assertTrue(!handler.ghostDoubleBacking(), "a commitment was backed by stake already locked");
     }
 
     /// @notice minted = balances + vault + registry + game + burnt, and no token sits anywhere else.

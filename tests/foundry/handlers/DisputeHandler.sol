@@ -347,7 +347,7 @@ contract DisputeHandler {
         uint256 keySum;
         uint256 weight;
         BN254.G1Point memory sigma;
-        bytes memory message = abi.encode(block.chainid, address(game), id, d.op, value);
+        bytes memory message = abi.encode(block.chainid, address(game), game.voteKey(id), value);
         for (uint256 i; i < 4; ++i) {
             if ((signerSeed >> i) & 1 == 0) continue;
             uint256 slotPlusOne = committee.indexAt(referees[i], snapshot);

@@ -45,6 +45,8 @@ contract ProtocolHandler {
     mapping(uint256 taskId => bool) public reclaimedAfterEnd;
     /// @notice Set when a withdrawal left an account's slashable stake below its lock.
     bool public ghostLockBroken;
+    /// @notice A commitment was accepted though the trainer's free stake did not cover its lock.
+    bool public ghostDoubleBacking;
     uint256[] public taskIds;
     mapping(bytes32 => uint256) public calls;
 
@@ -257,8 +259,12 @@ contract ProtocolHandler {
             salt: keccak256(abi.encode(taskId, round, trainer))
         });
         bytes32 commitment = tasks.computeCommitment(r.deltaCid, r.traceRoot, r.finalStateHash, r.salt, trainer, taskId, round);
+        uint256 free = registry.freeStakeOf(trainer);
+        uint256 lockedBefore = registry.lockedOf(trainer);
         vm.prank(trainer);
         try tasks.commit(taskId, round, commitment) {
+            // The stake this commitment locks was free: no stake backs two commitments.
+            if (free < registry.lockedOf(trainer) - lockedBefore) ghostDoubleBacking = true;
             _reveals[taskId][round][trainer] = r;
             ++calls["commit"];
         } catch {}
