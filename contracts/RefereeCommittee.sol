@@ -70,8 +70,8 @@ contract RefereeCommittee is IRefereeCommittee {
         external
         returns (uint256 index)
     {
-        if (!registry.isEligible(msg.sender, ROLE_REFEREE, stakeFloor)) revert RefereeCommitteeNotReferee(msg.sender);
         if (_indexPlusOne[msg.sender] != 0) revert RefereeCommitteeAlreadyMember(msg.sender);
+        if (!registry.isEligible(msg.sender, ROLE_REFEREE, stakeFloor)) revert RefereeCommitteeNotReferee(msg.sender);
         if (!BN254.isValidG1(pk1)) revert RefereeCommitteeInvalidPoint("pk1");
         if (!BN254.isValidG2(pk2)) revert RefereeCommitteeInvalidPoint("pk2");
         if (!BN254.isValidG1(pop)) revert RefereeCommitteeInvalidPoint("pop");
