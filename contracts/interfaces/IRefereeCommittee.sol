@@ -7,8 +7,9 @@ import {BN254} from "../libraries/BN254.sol";
 /// @notice A registered referee (Registry role REFEREE with at least `stakeFloor` active
 /// stake) joins with one BLS key pair (G1 and G2) and a proof of possession: a signature over
 /// abi.encode("meritnet-referee-pop", chainId, committee, referee, pk.x, pk.y). Its voting
-/// weight is its active stake at joining, which the Registry locks while it is a member and
-/// for `leaveDelay` seconds after it leaves (the lock blocks withdrawal, not unbond requests).
+/// weight is its free stake at joining (active, not locked by other work), which the Registry
+/// locks while it is a member and for `leaveDelay` seconds after it leaves (the lock blocks
+/// withdrawal, not unbond requests).
 ///
 /// Every join and leave bumps `version`; a dispute records the version when it opens (its
 /// snapshot) and only the members of that snapshot, with their weights, count for it. A
@@ -78,7 +79,7 @@ interface IRefereeCommittee {
     /// so no member of a dispute's snapshot can exit before that dispute has ended.
     function bindGame(address game) external;
 
-    /// @notice Join with the caller's BLS key pair and proof of possession; locks its active stake as its weight.
+    /// @notice Join with the caller's BLS key pair and proof of possession; locks its free stake as its weight.
     function registerKey(BN254.G1Point calldata pk1, BN254.G2Point calldata pk2, BN254.G1Point calldata pop) external returns (uint256 index);
 
     /// @notice Leave the committee: open disputes keep counting the caller, new ones do not.
