@@ -17,6 +17,7 @@ and fix) and a non-zero exit code::
     │   ├── InvalidCid(ValueError)     not a CID
     │   └── StorageUnavailable         the IPFS daemon does not answer (retry later)
     ├── InvalidTensors(ValueError)     a malformed, mis-shaped, non-finite or oversized delta/model/shard
+    ├── JournalCorrupt                 a node's journal file is torn or corrupted (left untouched)
     ├── CompilerError                  solc missing or compilation failed
     └── DevnetError                    the local devnet process could not be managed
 """
@@ -42,6 +43,7 @@ __all__ = [
     "StorageUnavailable",
     "InvalidCid",
     "InvalidTensors",
+    "JournalCorrupt",
 ]
 
 
@@ -105,6 +107,10 @@ class StorageUnavailable(StorageError):
 
 class InvalidTensors(MeritnetError, ValueError):
     """A model, delta or data shard that does not decode or does not fit the model."""
+
+
+class JournalCorrupt(MeritnetError):
+    """A node's journal does not parse or fails its checksum; it is never overwritten."""
 
 
 class CompilerError(MeritnetError):
