@@ -15,6 +15,7 @@ and fix) and a non-zero exit code::
     ├── StorageError                   content store failures
     │   ├── ContentNotFound            a CID that does not resolve (in time)
     │   ├── InvalidCid(ValueError)     not a CID
+    │   ├── ContentMismatch            bytes that do not hash to the CID asked for (refused)
     │   └── StorageUnavailable         the IPFS daemon does not answer (retry later)
     ├── InvalidTensors(ValueError)     a malformed, mis-shaped, non-finite or oversized delta/model/shard
     ├── JournalCorrupt                 a node's journal file is torn or corrupted (left untouched)
@@ -42,6 +43,7 @@ __all__ = [
     "ContentNotFound",
     "StorageUnavailable",
     "InvalidCid",
+    "ContentMismatch",
     "InvalidTensors",
     "JournalCorrupt",
 ]
@@ -99,6 +101,10 @@ class ContentNotFound(StorageError):
 
 class InvalidCid(StorageError, ValueError):
     """Something that should be a CID is not one."""
+
+
+class ContentMismatch(StorageError):
+    """A store returned bytes that do not hash to the CID asked for: refused, never used."""
 
 
 class StorageUnavailable(StorageError):
