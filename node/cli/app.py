@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, dispute, faucet, query, reputation, rewards, roles, trace
+from node.cli import demo, deploy, devnet, dispute, faucet, query, reputation, rewards, roles, status, trace
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -33,6 +33,7 @@ app.command("reputation")(reputation.reputation)
 app.command("post-epoch")(reputation.post_epoch_command)
 app.command("trace")(trace.trace)
 app.command("rewards")(rewards.rewards)
+app.command("status")(status.status)
 
 
 @app.callback()
