@@ -42,6 +42,8 @@ def expected_bytes(spec: TensorSpec) -> int:
 
 _TORCH_NAMES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64",
                 torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}  # fmt: skip
+_TORCH_NAMES.update({getattr(torch, t): n for t, n in (("uint16", "U16"), ("uint32", "U32"), ("uint64", "U64"),
+                     ("float8_e4m3fn", "F8_E4M3"), ("float8_e5m2", "F8_E5M2")) if hasattr(torch, t)})  # fmt: skip
 
 
 def check_header(data: bytes, *, spec: TensorSpec | None = None, max_data_bytes: int | None = None) -> dict[str, Any]:

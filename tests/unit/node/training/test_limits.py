@@ -98,3 +98,12 @@ def test_decode_mutated_delta_is_the_model_or_invalid(data: st.DataObject) -> No
     except InvalidTensors:
         return
     assert spec_of(out) == SPEC
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int32, torch.uint8, torch.bool, torch.float64])
+def test_header_check_accepts_every_dtype_the_codec_writes(dtype: torch.dtype) -> None:
+    tensors = {"t": torch.zeros(2, 3, dtype=dtype)}
+
+    out = decode_tensors(encode_tensors(tensors), spec_of(tensors))
+
+    assert out["t"].dtype == dtype
