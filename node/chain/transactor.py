@@ -87,12 +87,14 @@ class Transactor:
                 logger.warning("%s: sending failed (%s); sending the same signed transaction again (%d/%d)", label, type(exc).__name__, attempt, _RESENDS)
                 time.sleep(0.2 * attempt)
             except Exception:
-                # HTTP clients may repeat a request whose connection dropped, so even a first
-                # "already known" / "nonce too low" can mean this very transaction arrived.
+                # web3 itself repeats eth_sendRawTransaction on a dropped connection, so even a
+                # first "already known" / "nonce too low" can mean this very transaction arrived.
                 if self._known(tx_hash):
                     return tx_hash
                 raise
-        return tx_hash  # never answered: wait for the receipt of the hash it would have
+        if self._known(tx_hash):
+            return tx_hash
+        raise ConnectionFailed(f"{label}: the RPC node did not take the transaction in {_RESENDS} tries", hint="is the node up? the step is retried")
 
     def _known(self, tx_hash: bytes) -> bool:
         try:
