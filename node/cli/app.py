@@ -37,8 +37,11 @@ app.command("status")(status.status)
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")) -> None:
-    setup_logging(debug)
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs."),
+    log_format: str = typer.Option("text", "--log-format", envvar="MERITNET_LOG_FORMAT", help="Logs on stderr as text or json (one object a line). Env: MERITNET_LOG_FORMAT."),
+) -> None:
+    setup_logging(debug, log_format)
 
 
 def main(argv: list[str] | None = None) -> int:
