@@ -24,7 +24,7 @@ from eth_account.signers.local import LocalAccount
 
 from node.errors import ConfigError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "read_secret_file"]
 
 _ENV = {
     "rpc": "MERITNET_RPC",
@@ -55,16 +55,41 @@ class Settings:
         key = self.private_key
         if key is None and self.private_key_file:
             path = Path(self.private_key_file).expanduser()
+            key = read_secret_file(path, "private key")
             try:
-                key = path.read_text().strip()
-            except OSError as exc:
-                raise ConfigError(f"cannot read the private key file {path}: {exc.strerror}") from exc
+                return Account.from_key(key)
+            except (ValueError, TypeError):
+                raise ConfigError(f"the private key file {path} does not hold a 32-byte hex key",
+                                  hint="write the key as 64 hex digits (optionally 0x-prefixed) on one line") from None  # fmt: skip
         if key is None:
             return None
         try:
             return Account.from_key(key)
         except (ValueError, TypeError) as exc:
             raise ConfigError("the private key is not a 32-byte hex string", hint="check MERITNET_PRIVATE_KEY") from exc
+
+
+def read_secret_file(path: Path, what: str) -> str:
+    """The stripped text of a key file, refused when others may read it or it is not text."""
+    try:
+        mode = path.stat().st_mode
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}", hint="check the path and that this user may read it") from None
+    if os.name == "posix" and mode & 0o077:
+        raise ConfigError(f"the {what} file {path} is readable or writable by others (mode {mode & 0o777:03o})", hint=f"chmod 600 {path}")
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"the {what} file {path} is not text", hint="it should hold the key as hex digits on one line") from None
+    if not text:
+        raise ConfigError(f"the {what} file {path} is empty", hint="write the key as hex digits on one line")
+    return text
+
+
+def _toml_type(value: Any) -> str:
+    kinds = {bool: "boolean", int: "integer", float: "float", list: "array", dict: "table"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), type(value).__name__)
 
 
 def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -79,12 +104,17 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
             values = tomllib.loads(path.read_text())
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {path} is not UTF-8 text", hint="save it as UTF-8 (TOML files are UTF-8)") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}", hint="fix the line named, see the example in the README") from None
         known = {f.name for f in fields(Settings)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}")
+        for name, value in values.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"setting {name!r} in {path} is a {_toml_type(value)}, not a string", hint=f'quote it: {name} = "{value}"')
     for name, var in _ENV.items():
         if env.get(var):
             values[name] = env[var]

@@ -15,8 +15,10 @@ and fix) and a non-zero exit code::
     ├── StorageError                   content store failures
     │   ├── ContentNotFound            a CID that does not resolve (in time)
     │   ├── InvalidCid(ValueError)     not a CID
+    │   ├── ContentMismatch            bytes that do not hash to the CID asked for (refused)
     │   └── StorageUnavailable         the IPFS daemon does not answer (retry later)
     ├── InvalidTensors(ValueError)     a malformed, mis-shaped, non-finite or oversized delta/model/shard
+    ├── JournalCorrupt                 a node's journal file is torn or corrupted (left untouched)
     ├── CompilerError                  solc missing or compilation failed
     └── DevnetError                    the local devnet process could not be managed
 """
@@ -41,7 +43,9 @@ __all__ = [
     "ContentNotFound",
     "StorageUnavailable",
     "InvalidCid",
+    "ContentMismatch",
     "InvalidTensors",
+    "JournalCorrupt",
 ]
 
 
@@ -99,12 +103,20 @@ class InvalidCid(StorageError, ValueError):
     """Something that should be a CID is not one."""
 
 
+class ContentMismatch(StorageError):
+    """A store returned bytes that do not hash to the CID asked for: refused, never used."""
+
+
 class StorageUnavailable(StorageError):
     """The storage backend (an IPFS daemon) does not answer; worth retrying."""
 
 
 class InvalidTensors(MeritnetError, ValueError):
     """A model, delta or data shard that does not decode or does not fit the model."""
+
+
+class JournalCorrupt(MeritnetError):
+    """A node's journal does not parse or fails its checksum; it is never overwritten."""
 
 
 class CompilerError(MeritnetError):

@@ -13,7 +13,7 @@ TOKEN = 10**18
 # Fields of meritnet's query output that hold token units (shown in MERIT in tables; JSON keeps integers).
 AMOUNT_FIELDS = frozenset({
     "token_balance", "stake", "slashable", "budget", "unallocated", "reward_per_round", "min_stake", "no_reveal_penalty",
-    "amount", "allocation", "allocated", "claimed_total", "total_reward", "minted", "balance", "bond",
+    "amount", "allocation", "allocated", "claimed_total", "total_reward", "minted", "balance", "bond", "locked", "free",
 })  # fmt: skip
 
 

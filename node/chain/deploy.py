@@ -83,10 +83,12 @@ class Deployment:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
         try:
+            if not isinstance(data, dict) or not isinstance(data["contracts"], dict):
+                raise TypeError("expected an object with a 'contracts' object")
             return cls(
                 chain_id=int(data["chain_id"]),
                 deployer=data["deployer"],
-                contracts={k: ContractRecord(**v) for k, v in data["contracts"].items()},
+                contracts={k: _contract_record(k, v) for k, v in data["contracts"].items()},
                 params=DeployParams(**{k: v for k, v in data.get("params", {}).items() if k in _PARAM_NAMES}),
                 deployed_at=float(data.get("deployed_at", 0.0)),
             )
@@ -95,6 +97,15 @@ class Deployment:
 
 
 _PARAM_NAMES = {f.name for f in fields(DeployParams)}
+
+
+def _contract_record(name: str, value: Any) -> ContractRecord:
+    record = ContractRecord(**value)
+    if not (isinstance(record.address, str) and Web3.is_address(record.address)):
+        raise ValueError(f"{name}: address {record.address!r} is not an Ethereum address")
+    if not isinstance(record.abi_hash, str) or type(record.block) is not int:
+        raise TypeError(f"{name}: abi_hash must be a string and block an integer")
+    return ContractRecord(Web3.to_checksum_address(record.address), record.abi_hash, record.block)
 
 
 class Network:
@@ -193,9 +204,9 @@ def load_deployment(
         )
     try:
         data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DeploymentError(f"{path} is not valid JSON: {exc}", hint="deploy again with --force") from exc
-    deployment = Deployment.from_json(data.get("current", {}))
+    deployment = Deployment.from_json(data.get("current", {}) if isinstance(data, dict) else data)
     if deployment.chain_id != chain_id:
         raise DeploymentError(
             f"{path} records chain id {deployment.chain_id} but the node reports {chain_id}",

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qs, urlparse
 
+import requests
 from web3 import Web3
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.providers.eth_tester import EthereumTesterProvider
 
 from node.errors import ConfigError, ConnectionFailed
@@ -24,13 +26,23 @@ DEFAULT_URI = "eth-tester://"
 _DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 
+# Reads (web3's allowlist: calls, receipts, logs, blocks; never a send) are retried with backoff
+# on a dropped connection, an HTTP error or a timeout. web3's own default lists the builtin
+# ConnectionError, which requests' ConnectionError (a reset or refused connection) is not.
+_READ_RETRIES = ExceptionRetryConfiguration(
+    errors=(ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.HTTPError, requests.exceptions.Timeout),
+    retries=6,
+    backoff_factor=0.125,
+)
+
+
 def connect(uri: str = DEFAULT_URI, *, timeout: float = 30.0) -> Web3:
     """Return a connected Web3 for ``uri``; raise :class:`ConnectionFailed` if it does not answer."""
     parsed = urlparse(uri)
     if parsed.scheme == "eth-tester":
         return _eth_tester(parse_qs(parsed.query))
     if parsed.scheme in ("http", "https"):
-        w3 = Web3(Web3.HTTPProvider(uri, request_kwargs={"timeout": timeout}))
+        w3 = Web3(Web3.HTTPProvider(uri, request_kwargs={"timeout": timeout}, exception_retry_configuration=_READ_RETRIES))
         try:
             w3.eth.chain_id
         except Exception as exc:  # requests raises several unrelated types here

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Any, Union
 
 import requests
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 from web3.contract.contract import ContractFunction
+from web3.exceptions import TimeExhausted
 from web3.types import TxReceipt
 
 from node.chain.hints import revert_hint, rpc_hint
@@ -30,6 +32,9 @@ __all__ = ["Sender", "Transactor", "address_of"]
 logger = logging.getLogger(__name__)
 
 Sender = Union[str, LocalAccount]
+
+_TRANSPORT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.HTTPError)
+_RESENDS = 4
 
 
 def address_of(sender: Sender) -> str:
@@ -56,16 +61,47 @@ class Transactor:
             if isinstance(sender, LocalAccount):
                 tx = fn.build_transaction({**params, "nonce": self.w3.eth.get_transaction_count(frm, "pending")})
                 signed = sender.sign_transaction(tx)
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                tx_hash = self._send_raw(bytes(signed.raw_transaction), bytes(signed.hash), label)
             else:
                 tx_hash = fn.transact(params)
         except Exception as exc:
             raise self._translate(exc, label) from exc
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        except TimeExhausted as exc:
+            raise ChainError(f"{label}: transaction {tx_hash.hex()} was not mined in time", hint="it may still be mined: the node re-reads the chain before sending anything again") from exc
         if receipt["status"] != 1:
             raise TransactionFailed(f"{label} was mined with status 0 (tx {tx_hash.hex()})")
         logger.debug("%s from %s: gas %s", label, frm, receipt["gasUsed"])
         return receipt
+
+    def _send_raw(self, raw: bytes, tx_hash: bytes, label: str) -> bytes:
+        """Send a signed transaction; when the answer is lost (a reset connection, a timeout, an
+        HTTP error), send the very same bytes again: same nonce, same hash, so it is mined at
+        most once. A node that already holds it refuses the copy (each in its own words); the
+        transaction is then looked up by its hash."""
+        for attempt in range(1, _RESENDS + 1):
+            try:
+                return bytes(self.w3.eth.send_raw_transaction(raw))
+            except _TRANSPORT as exc:
+                logger.warning("%s: sending failed (%s); sending the same signed transaction again (%d/%d)", label, type(exc).__name__, attempt, _RESENDS)
+                time.sleep(0.2 * attempt)
+            except Exception:
+                # web3 itself repeats eth_sendRawTransaction on a dropped connection, so even a
+                # first "already known" / "nonce too low" can mean this very transaction arrived.
+                if self._known(tx_hash):
+                    return tx_hash
+                raise
+        if self._known(tx_hash):
+            return tx_hash
+        raise ConnectionFailed(f"{label}: the RPC node did not take the transaction in {_RESENDS} tries", hint="is the node up? the step is retried")
+
+    def _known(self, tx_hash: bytes) -> bool:
+        try:
+            self.w3.eth.get_transaction(tx_hash)
+            return True
+        except Exception:  # noqa: BLE001 - TransactionNotFound, or the node still not answering
+            return False
 
     @functools.cached_property
     def _in_process(self) -> bool:

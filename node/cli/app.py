@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from node.cli import demo, deploy, devnet, dispute, faucet, query, reputation, rewards, roles, trace
+from node.cli import demo, deploy, devnet, dispute, faucet, query, reputation, rewards, roles, status, trace
 from node.cli.common import err_console, setup_logging
 from node.errors import MeritnetError
 
@@ -33,11 +33,15 @@ app.command("reputation")(reputation.reputation)
 app.command("post-epoch")(reputation.post_epoch_command)
 app.command("trace")(trace.trace)
 app.command("rewards")(rewards.rewards)
+app.command("status")(status.status)
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")) -> None:
-    setup_logging(debug)
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs."),
+    log_format: str = typer.Option("text", "--log-format", envvar="MERITNET_LOG_FORMAT", help="Logs on stderr as text or json (one object a line). Env: MERITNET_LOG_FORMAT."),
+) -> None:
+    setup_logging(debug, log_format)
 
 
 def main(argv: list[str] | None = None) -> int:

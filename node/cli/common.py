@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -128,6 +129,29 @@ def _show(value: Any, key: str = "") -> str:
     return str(value)
 
 
-def setup_logging(debug: bool) -> None:
+LOG_FORMATS = ("text", "json")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log line: time (UTC, ISO 8601), level, logger, message[, exception]."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def setup_logging(debug: bool, log_format: str = "text") -> None:
+    """Logs to stderr at MERITNET_LOGLEVEL (default WARNING; DEBUG with --debug), as text or JSON lines."""
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"--log-format {log_format!r} is not one of {', '.join(LOG_FORMATS)}", hint="use --log-format text or --log-format json")
     level = "DEBUG" if debug else os.environ.get("MERITNET_LOGLEVEL", "WARNING").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])

@@ -24,7 +24,7 @@ from node.cli.common import (
     sender_for,
     settings,
 )
-from node.config import Settings
+from node.config import Settings, read_secret_file
 from node.errors import ConfigError
 from node.paths import state_dir
 from node.roles.aggregator import Aggregator
@@ -212,9 +212,11 @@ def referee_run(
     if path is None:
         raise ConfigError("a referee needs its BLS key", hint="create one with `meritnet referee keygen referee.key` and pass --key-file referee.key")
     try:
-        secret = int(path.read_text().strip(), 16)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read a hex BLS secret from {path}: {exc}", hint="create one with `meritnet referee keygen FILE`") from None
+        secret = int(read_secret_file(path, "BLS key"), 16)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"the BLS key file {path} does not hold a hex secret", hint="create one with `meritnet referee keygen FILE`") from None
     node = RefereeNode(net, _store(s, store), Member(_sender(s, net.w3, account), KeyPair(secret)), stake=stake, on_event=_printer(json_))
     run_daemon("referee", node.ensure_registered, node.step, node.emit, poll=0.5, timeout=timeout)
 

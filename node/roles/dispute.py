@@ -21,7 +21,7 @@ from web3.types import TxReceipt
 from node.chain.deploy import Network
 from node.chain.disputes import INITIAL_STATE, Dispute, Party, Stage
 from node.chain.transactor import Sender, address_of
-from node.errors import ContractRevert
+from node.errors import ContractRevert, InvalidTensors
 from node.roles.referee import Committee
 from node.storage import ContentStore
 from node.training.codec import decode_tensors, encode_tensors
@@ -42,9 +42,20 @@ def encode_evidence(evidence: Evidence) -> bytes:
 
 
 def decode_evidence(data: bytes) -> Evidence:
+    """The inverse of :func:`encode_evidence`; anything else (a missing or mis-shaped prefix,
+    gaps in the inputs, unknown names) is :class:`InvalidTensors`, never a crash."""
     tensors = decode_tensors(data, finite=False)
-    prefix = [bytes(row.tolist()) for row in tensors.pop("prefix")]
-    inputs = [tensors[f"in{i}"] for i in range(sum(1 for k in tensors if k.startswith("in")))]
+    prefix_t = tensors.pop("prefix", None)
+    if prefix_t is None or prefix_t.dtype != torch.uint8 or prefix_t.dim() != 2 or prefix_t.shape[1] != 32:
+        shown = "missing" if prefix_t is None else f"{prefix_t.dtype} {tuple(prefix_t.shape)}"
+        raise InvalidTensors(f"evidence prefix must be uint8 of shape (j, 32), got {shown}")
+    inputs_n = sum(1 for k in tensors if k.startswith("in"))
+    if set(k for k in tensors if k.startswith("in")) != {f"in{i}" for i in range(inputs_n)}:
+        raise InvalidTensors(f"evidence inputs must be named in0..in{inputs_n - 1}, got {sorted(k for k in tensors if k.startswith('in'))}")
+    if unknown := sorted(k for k in tensors if not k.startswith(("in", "state/"))):
+        raise InvalidTensors(f"unexpected evidence tensors {unknown}")
+    prefix = [bytes(row.tolist()) for row in prefix_t]
+    inputs = [tensors[f"in{i}"] for i in range(inputs_n)]
     state = {k.removeprefix("state/"): v for k, v in tensors.items() if k.startswith("state/")}
     return Evidence(prefix, inputs, state or None)
 

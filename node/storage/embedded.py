@@ -14,7 +14,7 @@ from pathlib import Path
 
 from multiformats import CID
 
-from node.errors import ContentNotFound, StorageError
+from node.errors import ContentMismatch, ContentNotFound, StorageError
 from node.storage.base import DEFAULT_MAX_SIZE, ContentStore
 from node.storage.unixfs import as_cid, build_dag, decode_file_node
 
@@ -52,7 +52,7 @@ class EmbeddedStore(ContentStore):
         except FileNotFoundError:
             raise ContentNotFound(f"content {cid} is not in the embedded store at {self.root}") from None
         if hashlib.sha256(data).digest() != cid.raw_digest:
-            raise StorageError(f"block {cid} in {self.root} is corrupted (its hash does not match)")
+            raise ContentMismatch(f"block {cid} in {self.root} is corrupted (its hash does not match)", hint=f"delete {self._path(cid)} and fetch or add the content again")
         return data
 
     def get(self, cid: CID | str | bytes, *, timeout: float | None = None) -> bytes:

@@ -17,7 +17,7 @@ from multiformats import CID
 
 from node.errors import ContentNotFound, StorageError, StorageUnavailable
 from node.storage.base import DEFAULT_MAX_SIZE, ContentStore
-from node.storage.unixfs import CHUNK_SIZE, as_cid
+from node.storage.unixfs import CHUNK_SIZE, as_cid, verify
 
 __all__ = ["DEFAULT_API", "IpfsHttpStore"]
 
@@ -67,6 +67,7 @@ class IpfsHttpStore(ContentStore):
             raise ContentNotFound(f"the IPFS node has no content {target}: {exc}") from exc
         if len(data) > self.max_size:
             raise StorageError(f"content {target} exceeds the store's limit of {self.max_size} bytes")
+        verify(target, data, source=f"the IPFS node at {self.api}")
         return data
 
     def has(self, cid: CID | str | bytes) -> bool:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from multiformats import CID, multihash
 
-from node.errors import InvalidCid
+from node.errors import ContentMismatch, InvalidCid
 
-__all__ = ["CHUNK_SIZE", "MAX_LINKS", "Block", "build_dag", "cid_of", "decode_file_node", "raw_cid", "as_cid"]
+__all__ = ["CHUNK_SIZE", "MAX_LINKS", "Block", "build_dag", "cid_of", "decode_file_node", "raw_cid", "as_cid", "verify"]
 
 CHUNK_SIZE = 256 * 1024
 MAX_LINKS = 174
@@ -163,3 +163,13 @@ def decode_file_node(block: bytes) -> list[CID]:
                 if n == 1 and w == 2:
                     children.append(CID.decode(bytes(v)))  # type: ignore[arg-type]
     return children
+
+
+def verify(target: CID, data: bytes, *, source: str) -> None:
+    """Refuse ``data`` unless it is the content of ``target`` (meritnet content is CIDv1,
+    SHA-256, raw leaves, 256 KiB chunks: recomputing the CID checks every byte)."""
+    if target.version != 1 or target.hashfun.name != "sha2-256":
+        raise ContentMismatch(f"cannot verify {target} from {source}: meritnet content is CIDv1 with SHA-256", hint="add content with `ipfs add --cid-version=1`")
+    if cid_of(data) != target:
+        raise ContentMismatch(f"{source} returned {len(data)} bytes that are not the content of {target} (refused)",
+                              hint="the store or a peer serves corrupted or forged content: check the daemon, or fetch from another node")  # fmt: skip

@@ -17,6 +17,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from node.errors import InvalidTensors
+from node.training.limits import check_header
 
 __all__ = ["TensorSpec", "encode_tensors", "decode_tensors", "spec_of"]
 
@@ -35,6 +36,7 @@ def encode_tensors(tensors: Mapping[str, torch.Tensor]) -> bytes:
 def decode_tensors(data: bytes, spec: TensorSpec | None = None, *, max_bytes: int | None = None, finite: bool = True) -> dict[str, torch.Tensor]:
     if max_bytes is not None and len(data) > max_bytes:
         raise InvalidTensors(f"{len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    check_header(data, spec=spec)  # sizes, names, shapes and dtypes checked before anything is allocated
     try:
         tensors = st_load(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:

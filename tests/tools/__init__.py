@@ -1,0 +1,1 @@
+"""Test tools: fault injection for the node's network paths."""
