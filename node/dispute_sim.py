@@ -30,7 +30,7 @@ from node.roles.dispute import DisputeRunner, GasLog
 from node.roles.referee import Committee, Member, make_referee
 from node.storage.unixfs import cid_of
 from node.training.claims import cid_hash, program_for, step_batch, train_claim
-from node.training.codec import encode_tensors
+from node.training.codec import encode_delta
 from node.training.data import dataset_for, split_shards
 from node.training.loop import TrainConfig
 from node.training.models import get_model
@@ -128,7 +128,7 @@ class Arena:
         liar, liar_run = train_claim(base, shard, config, seed, fault=fault) if spec.liar != "none" else (honest, honest_run)
         claims = {side: liar if spec.liar == side else honest for side in ("defender", "challenger")}
         runs = {side: liar_run if spec.liar == side else honest_run for side in ("defender", "challenger")}
-        delta_cids = {side: bytes(cid_of(encode_tensors(run.delta))) for side, run in runs.items()}
+        delta_cids = {side: bytes(cid_of(encode_delta(run.delta, config.compression))) for side, run in runs.items()}
 
         net, trainer = self.net, self.trainer
         task_id = _create_task(net, self.owner, config, len(program))
@@ -137,13 +137,13 @@ class Arena:
         if spec.reveal == "other-final":
             final = hashlib.sha256(b"not this trace's final state").digest()
         elif spec.reveal == "other-delta":
-            delta_cid = bytes(cid_of(encode_tensors({k: v * 10 for k, v in runs["defender"].delta.items()})))
+            delta_cid = bytes(cid_of(encode_delta({k: v * 10 for k, v in runs["defender"].delta.items()}, config.compression)))
         values = (delta_cid, defender.root, final, os.urandom(32))
         net.tasks.commit(trainer, task_id, 1, net.tasks.compute_commitment(*values, trainer, task_id, 1))
         _advance(net, task_id, self.keeper)
         net.tasks.reveal(trainer, task_id, 1, *values)
         _advance(net, task_id, self.keeper)
-        referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t))
+        referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t), config.compression)
         return Case(spec, task_id, claims, honest, referee, fault, len(program), step_seconds, delta_cids, values)
 
     def open(self, case: Case) -> tuple[int, TxReceipt]:
