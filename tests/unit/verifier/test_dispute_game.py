@@ -13,6 +13,7 @@ import random
 import pytest
 import torch
 
+from node.dispute_sim import truncating_compress
 from node.roles.referee import NoValidEvidence, make_referee
 from node.storage.unixfs import cid_of
 from node.training.claims import cid_hash, delta_hash, program_for, step_batch, train_claim
@@ -24,7 +25,7 @@ from node.training.ops import OpBackend
 from verifier.dispute.claims import TraceClaim
 from verifier.dispute.game import FINAL_DELTA, INITIAL_STATE, Adaptive, Player, Silent, expected_moves, play, play_delta
 from verifier.dispute.referee import Evidence, EvidenceRejected, decide, decide_delta, final_delta
-from verifier.repops.compress import compress, decompress, parse_compression
+from verifier.repops.compress import compress, parse_compression
 
 SHARD = split_shards(load_digits(), 3)[0][0]
 BASE = get_model("mlp").init(0)
@@ -257,13 +258,8 @@ def _lying_compressions(delta: dict[str, torch.Tensor]) -> dict[str, bytes]:
     """The honest run's delta compressed by rules other than the task's: each is a lie told
     only in the compression (the trace and S_K are the honest ones)."""
     c = parse_compression(COMPRESSION)
-    truncated = compress(delta, c)
-    for name in delta:  # int8 by truncation instead of round-half-to-even
-        kept = decompress({k: v for k, v in compress(delta, parse_compression("topk:0.1")).items() if k.startswith(f"{name}.")},
-                          {name: (tuple(delta[name].shape), torch.float32)}, parse_compression("topk:0.1"))[name]  # fmt: skip
-        values = kept.reshape(-1)[kept.reshape(-1) != 0]
-        truncated[f"{name}.values"] = torch.trunc(values / truncated[f"{name}.scale"]).to(torch.int8)
-    by_sign = compress({n: v.clamp(min=0) for n, v in delta.items()}, c)  # top-k by value, not magnitude
+    truncated = truncating_compress(delta, COMPRESSION)  # int8 rounding toward zero instead of half to even
+    by_sign = compress({n: v.clamp(min=0) for n, v in delta.items()}, c)  # top-k by signed value, not magnitude: negatives never kept
     return {"truncated": cid_hash(bytes(cid_of(encode_tensors(truncated)))), "by value": cid_hash(bytes(cid_of(encode_tensors(by_sign))))}
 
 
