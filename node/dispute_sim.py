@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
 from web3 import Web3
 from web3.types import TxReceipt
 
@@ -30,15 +32,16 @@ from node.roles.dispute import DisputeRunner, GasLog
 from node.roles.referee import Committee, Member, make_referee
 from node.storage.unixfs import cid_of
 from node.training.claims import cid_hash, program_for, step_batch, train_claim
-from node.training.codec import encode_tensors
+from node.training.codec import encode_delta, encode_tensors
 from node.training.data import dataset_for, split_shards
 from node.training.loop import TrainConfig
 from node.training.models import get_model
 from verifier.dispute.bls import KeyPair
 from verifier.dispute.claims import TraceClaim
 from verifier.dispute.game import Adaptive, Player, Referee, Silent, expected_moves
+from verifier.repops.compress import Compression, compress, parse_compression
 
-__all__ = ["SimulationSpec", "Case", "Arena", "simulate"]
+__all__ = ["SimulationSpec", "Case", "Arena", "simulate", "truncating_compress"]
 
 TOKEN = 10**18
 Role_ = Literal["defender", "challenger"]
@@ -56,9 +59,10 @@ class SimulationSpec:
     seed: int = 0
     # What the defender reveals: its run's own values, or an honest trace with another final
     # state, or its trace and final state with a delta that is not the trace's (x10).
-    reveal: Literal["consistent", "other-final", "other-delta"] = "consistent"
+    reveal: Literal["consistent", "other-final", "other-delta", "other-compression"] = "consistent"
     # What the challenger disputes: the trace (bisection) or the published delta (openDelta).
     kind: Literal["trace", "delta"] = "trace"
+    compression: str = ""  # the task's delta compression recipe ("other-compression" needs int8 in it)
 
 
 def _check(spec: SimulationSpec, ops: int) -> tuple[int, int]:
@@ -113,7 +117,7 @@ class Arena:
     def prepare(self, spec: SimulationSpec) -> Case:
         """Train both runs; create a verifiable task whose round 1 has the defender's submission
         revealed and is in its Score phase."""
-        config = TrainConfig.for_model(spec.model, steps=spec.steps, backend="repops")
+        config = TrainConfig.for_model(spec.model, steps=spec.steps, backend="repops", compression=spec.compression)
         ensure_role(self.net, self.trainer, Role.TRAINER, 100 * TOKEN)  # buys back in after earlier disputes' slashes
         data = dataset_for(spec.model)
         shard = split_shards(data, 3, seed=spec.seed)[0][0]
@@ -128,7 +132,7 @@ class Arena:
         liar, liar_run = train_claim(base, shard, config, seed, fault=fault) if spec.liar != "none" else (honest, honest_run)
         claims = {side: liar if spec.liar == side else honest for side in ("defender", "challenger")}
         runs = {side: liar_run if spec.liar == side else honest_run for side in ("defender", "challenger")}
-        delta_cids = {side: bytes(cid_of(encode_tensors(run.delta))) for side, run in runs.items()}
+        delta_cids = {side: bytes(cid_of(encode_delta(run.delta, config.compression))) for side, run in runs.items()}
 
         net, trainer = self.net, self.trainer
         task_id = _create_task(net, self.owner, config, len(program))
@@ -137,13 +141,15 @@ class Arena:
         if spec.reveal == "other-final":
             final = hashlib.sha256(b"not this trace's final state").digest()
         elif spec.reveal == "other-delta":
-            delta_cid = bytes(cid_of(encode_tensors({k: v * 10 for k, v in runs["defender"].delta.items()})))
+            delta_cid = bytes(cid_of(encode_delta({k: v * 10 for k, v in runs["defender"].delta.items()}, config.compression)))
+        elif spec.reveal == "other-compression":
+            delta_cid = bytes(cid_of(encode_tensors(truncating_compress(runs["defender"].delta, config.compression))))
         values = (delta_cid, defender.root, final, os.urandom(32))
         net.tasks.commit(trainer, task_id, 1, net.tasks.compute_commitment(*values, trainer, task_id, 1))
         _advance(net, task_id, self.keeper)
         net.tasks.reveal(trainer, task_id, 1, *values)
         _advance(net, task_id, self.keeper)
-        referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t))
+        referee = make_referee(program, base, lambda t: step_batch(shard, config, seed, t), config.compression)
         return Case(spec, task_id, claims, honest, referee, fault, len(program), step_seconds, delta_cids, values)
 
     def open(self, case: Case) -> tuple[int, TxReceipt]:
@@ -215,6 +221,18 @@ class Arena:
 def simulate(spec: SimulationSpec) -> dict[str, Any]:
     """One dispute in a fresh arena."""
     return Arena().dispute(spec)
+
+
+def truncating_compress(delta: Mapping[str, torch.Tensor], recipe: str) -> dict[str, torch.Tensor]:
+    """``delta`` compressed by ``recipe`` except that int8 rounds toward zero instead of half to
+    even: a lie told only in the compression operator."""
+    c = parse_compression(recipe)
+    if not c.int8:
+        raise ConfigError(f"a truncating compression needs an int8 recipe, not {recipe!r}", hint="e.g. compression topk:0.1,int8")
+    kept, out = compress(delta, Compression(c.topk, False)), compress(delta, c)
+    for name in delta:
+        out[f"{name}.values"] = torch.trunc(kept[f"{name}.values"] / out[f"{name}.scale"]).to(torch.int8)
+    return out
 
 
 def _create_task(net: Network, owner: str, config: TrainConfig, ops: int) -> int:

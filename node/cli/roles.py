@@ -123,6 +123,7 @@ def create(
     lr: Annotated[float | None, typer.Option(help="Learning rate (default 0.1; the GPT's recipe: 3e-3).")] = None,
     optimizer: Annotated[str | None, typer.Option(help="sgd (momentum 0.9) or adam (betas 0.9/0.999, eps 1e-8; try --lr 0.01); the GPT's recipe: adam with weight decay, clipping and a cosine schedule.")] = None,
     backend: Annotated[str, typer.Option(help="Operator backend: stock, or repops for verifiable tasks.")] = "stock",
+    compression: Annotated[str | None, typer.Option(help="Compress published deltas: topk:F (keep the fraction F of largest entries per tensor), int8 (8-bit, one scale per tensor), both as topk:0.1,int8, or none (default).")] = None,
     rounds: Annotated[int, typer.Option(help="Number of rounds.")] = 3,
     reward: Annotated[int, typer.Option(help="Reward per round in whole MERIT.")] = 100,
     shards: Annotated[int, typer.Option(help="Data shards.")] = 4,
@@ -134,7 +135,7 @@ def create(
     s = settings(config, rpc=rpc, deployments=deployments)
     net = open_network(s)
     dataset = _dataset(data, model)
-    cfg = TrainConfig.for_model(model, steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer, backend=backend)
+    cfg = TrainConfig.for_model(model, steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer, backend=backend, compression=compression)
     setup = TaskSetup(aggregator=aggregator, reward_per_round=reward * 10**18, rounds=rounds, shards=shards, phase_seconds=phase_seconds,
                       name=data or ("text" if get_model(model).tokens else "digits"))  # fmt: skip
     if phase_seconds >= 600 and is_devnet(net.w3):

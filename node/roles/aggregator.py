@@ -29,7 +29,7 @@ from node.errors import InvalidTensors, StorageError
 from node.roles.common import TaskData, ensure_role, retry, run_daemon, scores_table_json, try_advance
 from node.roles.waits import Waits
 from node.storage import ContentStore, as_cid, cid_of
-from node.training.codec import decode_tensors, encode_tensors
+from node.training.codec import decode_delta, encode_tensors
 from node.training.data import assign_shard
 from node.training.loop import apply_delta, evaluate
 from node.training.ops import get_backend
@@ -112,7 +112,7 @@ class Aggregator:
     def _fetch(self, account: str, cid: bytes) -> tuple[dict[str, Any] | None, str]:
         try:
             blob = retry(lambda: self.store.get(as_cid(cid), timeout=self.fetch_timeout), what=f"fetch the delta of {account}", attempts=3)
-            return decode_tensors(blob, self.data.spec, max_bytes=MAX_DELTA_BYTES), ""
+            return decode_delta(blob, self.data.spec, self.data.config.compression, max_bytes=MAX_DELTA_BYTES), ""
         except InvalidTensors as exc:
             return None, f"invalid delta: {exc}"
         except StorageError as exc:

@@ -40,7 +40,7 @@ class RunInputs:
     @functools.cached_property
     def referee(self) -> Referee:
         program = program_for(self.config, self.base, self.features, self.classes)
-        return make_referee(program, self.base, lambda t: step_batch(self.shard, self.config, self.seed, t))
+        return make_referee(program, self.base, lambda t: step_batch(self.shard, self.config, self.seed, t), self.config.compression)
 
 
 def run_inputs(net: Network, data: TaskData, task_id: int, round_: int, trainer: str) -> RunInputs:

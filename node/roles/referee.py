@@ -100,9 +100,10 @@ class Committee:
 
 
 def make_referee(program: Sequence[ProgramOp], base: Mapping[str, torch.Tensor],
-                 batch_for: Callable[[int], Mapping[str, torch.Tensor]]) -> Referee:  # fmt: skip
+                 batch_for: Callable[[int], Mapping[str, torch.Tensor]], compression: str = "") -> Referee:  # fmt: skip
     """One referee's decision: the correct output hash of the located operator (``FINAL_DELTA``
-    included), from the first party's evidence that checks out."""
+    included: the delta compressed by the task's ``compression`` recipe), from the first
+    party's evidence that checks out."""
 
     optimizer = optimizer_of(program)
 
@@ -115,8 +116,8 @@ def make_referee(program: Sequence[ProgramOp], base: Mapping[str, torch.Tensor],
                 reasons.append("no evidence")
                 continue
             try:
-                if op == FINAL_DELTA:  # delta = params(S_K) - base, S_K the agreed (revealed) final state
-                    return decide_delta(base, agreed, item, delta_hash)
+                if op == FINAL_DELTA:  # compress(params(S_K) - base), S_K the agreed (revealed) final state
+                    return decide_delta(base, agreed, item, lambda delta: delta_hash(delta, compression))
                 return decide(program, step, op, start, agreed, item, lambda: batch_for(step))
             except EvidenceRejected as exc:
                 logger.info("evidence rejected: %s", exc)

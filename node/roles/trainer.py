@@ -30,7 +30,7 @@ from node.roles.journal import Journal
 from node.roles.reexec import run_inputs
 from node.roles.waits import Waits
 from node.storage import ContentStore, as_cid
-from node.training.codec import encode_tensors
+from node.training.codec import encode_delta, encode_tensors
 from node.training.data import Dataset, assign_shard, trainer_seed
 from node.training.loop import TrainResult, resolve_device, train
 from verifier.dispute.claims import TraceClaim
@@ -129,7 +129,7 @@ class Trainer:
             delta = {k: torch.zeros_like(v) for k, v in delta.items()}
         elif self.behaviour == "boosted":
             delta = {k: v * 10 for k, v in delta.items()}
-        delta_cid = retry(lambda: self.store.put(encode_tensors(delta)), what="store the delta", on_retry=lambda m: self.emit("retry", message=m))
+        delta_cid = retry(lambda: self.store.put(encode_delta(delta, data.config.compression)), what="store the delta", on_retry=lambda m: self.emit("retry", message=m))
         entry = self.journal.update(
             round_, shard=shard_index, delta_cid=str(delta_cid), trace_root=result.trace_root.hex(),
             final_state_hash=result.final_state_hash.hex(), salt=os.urandom(32).hex(), train_seconds=seconds,

@@ -87,7 +87,7 @@ class Verifier:
             claim = inputs.claim((inputs.config.steps // 2, 3) if trainer == self.accuse else None)
             same_final = claim.states[-1] == bytes(event["args"]["finalStateHash"])
             reproduced = same_final and claim.root == bytes(event["args"]["traceRoot"])
-            expected_delta = delta_hash(final_delta(inputs.base, claim.final_state()))
+            expected_delta = delta_hash(final_delta(inputs.base, claim.final_state()), inputs.config.compression)
             same_delta = expected_delta == cid_hash(bytes(event["args"]["deltaCid"]))
             self.checked[key] = reproduced and same_delta
             self.emit("checked", round=round_, trainer=trainer, reproduced=reproduced and same_delta)

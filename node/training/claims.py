@@ -8,7 +8,9 @@ one instead). :func:`program_for` gives the referee the task's step program, and
 :func:`step_batch` the batch a step draws, from public data alone. :func:`delta_hash` is the
 output of the program's last operator, ``FINAL_DELTA``: sha256 of the CID the delta is
 published under (canonical safetensors bytes, CIDv1 as ``ipfs add --cid-version=1``), the
-value the contract compares with the revealed ``deltaCid``.
+value the contract compares with the revealed ``deltaCid``. Under a task's compression recipe
+the published bytes are the compressed delta's, so the compression is part of that last
+operator and a referee recomputes it bit for bit.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 import torch
 
 from node.storage.unixfs import cid_of
-from node.training.codec import encode_tensors
+from node.training.codec import encode_delta
 from node.training.data import Dataset
 from node.training.loop import TrainConfig, TrainResult, batch_indices, train
 from node.training.models import get_model
@@ -70,9 +72,10 @@ def cid_hash(cid: bytes) -> bytes:
     return hashlib.sha256(bytes(cid)).digest()
 
 
-def delta_hash(delta: Mapping[str, torch.Tensor]) -> bytes:
-    """sha256 of the CID ``delta`` is published under (what ``FINAL_DELTA`` outputs)."""
-    return cid_hash(bytes(cid_of(encode_tensors(delta))))
+def delta_hash(delta: Mapping[str, torch.Tensor], compression: str = "") -> bytes:
+    """sha256 of the CID ``delta`` is published under, compressed by the task's recipe (what
+    ``FINAL_DELTA`` outputs)."""
+    return cid_hash(bytes(cid_of(encode_delta(delta, compression))))
 
 
 @functools.lru_cache(maxsize=16)

@@ -24,6 +24,7 @@ from node.training.models import get_model
 from node.training.ops import OpBackend, get_backend
 from verifier.merkle import TraceTree
 from verifier.repops.canonical import OPTIMIZERS, full_state, state_hash, zero_buffers
+from verifier.repops.compress import CompressionError, parse_compression
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "apply_delta", "resolve_device", "batch_indices"]
 
@@ -52,6 +53,7 @@ class TrainConfig:
     reward_cap_bps: int = 5000
     ema_alpha: float = 0.5
     shapley_every: int = 1  # marginal-value diagnostics every R rounds (0: never); the last round always
+    compression: str = ""  # the published delta's recipe (verifier/repops/compress.py): "", "topk:0.1", "int8", "topk:0.1,int8"
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
@@ -67,6 +69,11 @@ class TrainConfig:
             raise ConfigError(f"unknown schedule {self.schedule!r}", hint=f"one of {', '.join(SCHEDULES)}")
         if self.optimizer != "adam" and (self.weight_decay or self.warmup or self.schedule != "constant"):
             raise ConfigError("weight decay, warm-up and the cosine schedule are for the adam optimizer", hint="add --optimizer adam")
+        try:
+            recipe = parse_compression(self.compression)
+        except CompressionError as exc:
+            raise ConfigError(str(exc), hint="e.g. --compression topk:0.1,int8, or none") from None
+        object.__setattr__(self, "compression", str(recipe))  # one spelling per recipe, so one configHash
         from verifier.scoring.policy import RULES
 
         if self.aggregation not in RULES:
@@ -104,7 +111,7 @@ class TrainConfig:
 
 
 SCHEDULES = ("constant", "cosine")
-_LATER_FIELDS: dict[str, Any] = {"weight_decay": 0.0, "clip_norm": 0.0, "warmup": 0, "schedule": "constant"}
+_LATER_FIELDS: dict[str, Any] = {"weight_decay": 0.0, "clip_norm": 0.0, "warmup": 0, "schedule": "constant", "compression": ""}
 """Fields added after tasks existed: left out of the canonical JSON at their defaults, so an
 older task's configHash is unchanged."""
 

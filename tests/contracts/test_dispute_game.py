@@ -101,6 +101,14 @@ def test_a_delta_that_is_not_the_traces_loses_and_the_challenger_keeps_its_bond(
     assert out["stake"]["challenger"]["after"] == out["stake"]["challenger"]["before"]
 
 
+@pytest.mark.slow
+def test_a_delta_compressed_by_another_rounding_rule_loses_at_the_final_operator(arena: Arena) -> None:
+    out = arena.dispute(SimulationSpec(steps=3, liar="none", reveal="other-compression", kind="delta", compression="topk:0.1,int8"))
+    assert (out["winner"], out["loser"], out["moves"]) == ("challenger", "defender", 0)
+    assert out["located"] == {"step": 3, "op": "delta"}
+    assert out["stake"]["defender"]["after"] < out["stake"]["defender"]["before"]
+
+
 def test_an_honest_delta_never_loses_a_delta_dispute(arena: Arena) -> None:
     out = arena.dispute(SimulationSpec(steps=3, fault_step=1, fault_op=4, liar="challenger", kind="delta"))
     bond = arena.net.disputes.params().bond

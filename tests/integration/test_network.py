@@ -16,8 +16,9 @@ from node.chain.contracts import Phase
 from node.demo import DemoConfig, run_demo
 from node.roles.common import config_cid
 from node.storage import cid_of, ipfs_daemon
+from node.storage.unixfs import as_cid
 from node.storage.ipfs_http import IpfsHttpStore
-from node.training.codec import encode_tensors
+from node.training.codec import encode_delta, encode_tensors
 from tests.conftest import free_port
 from node.training.data import assign_shard, trainer_seed
 from node.training.loop import TrainConfig, train
@@ -185,3 +186,24 @@ def test_a_verifiable_task_trains_with_repops_and_re_execution_matches_the_revea
     again = train(data.model(rnd.base_model_cid), shard, data.config, seed=trainer_seed(rnd.seed, task, 1, node.address))
     sub = net.tasks.get_submission(task, 1, node.address)
     assert again.trace_root == sub.trace_root and again.final_state_hash == sub.final_state_hash
+
+
+@pytest.mark.slow
+def test_a_compressed_task_publishes_compressed_deltas_that_re_execution_reproduces(tmp_path: Path) -> None:
+    recipe = "topk:0.1,int8"
+    h = make_harness(tmp_path, TrainConfig(steps=4, backend="repops", compression=recipe), rounds=1, shards=2)
+    net, task = h.net, h.task_id
+    agg = h.aggregator()
+    trainers = [h.trainer(a) for a in h.accounts[2:4]]
+    h.run([t.step for t in trainers] + [agg.step], trainers=2)
+    assert net.tasks.is_finalized(task, 1)
+    entries = agg.reports[1]["entries"]
+    assert len(entries) == 2 and all(e["valid"] for e in entries), entries  # the aggregator decoded every compressed delta
+    node = trainers[0]
+    data = node.data
+    rnd = net.tasks.get_round(task, 1)
+    shard = data.dataset(data.manifest.shards[assign_shard(rnd.seed, task, 1, node.address, len(data.manifest.shards))])
+    again = train(data.model(rnd.base_model_cid), shard, data.config, seed=trainer_seed(rnd.seed, task, 1, node.address))
+    published = node.journal.round(1)["delta_cid"]
+    assert str(cid_of(encode_delta(again.delta, recipe))) == published  # the compressed bytes, reproduced bit for bit
+    assert len(h.store.get(as_cid(published))) < len(encode_tensors(again.delta)) / 5

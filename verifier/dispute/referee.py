@@ -16,7 +16,8 @@ One more operator ends every round's program: ``FINAL_DELTA``, ``delta = params(
 Its inputs are the revealed final state ``S_K`` and the round's base model, agreed from the
 start, so a dispute over it needs no bisection (``IDisputeGame.openDelta``): :func:`decide_delta`
 checks a party's full state against ``S_K``, subtracts the base and returns the hash the
-network publishes the delta under (the caller supplies it: the delta CID's sha256).
+network publishes the delta under (the caller supplies it: the delta CID's sha256, of the
+delta compressed by the task's recipe when it has one, ``verifier.repops.compress``).
 
 Evidence from a lying party fails one of these checks (:class:`EvidenceRejected` says which);
 the honest party's evidence always passes. Pure functions, no I/O.

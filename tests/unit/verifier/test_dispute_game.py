@@ -13,8 +13,11 @@ import random
 import pytest
 import torch
 
+from node.dispute_sim import truncating_compress
 from node.roles.referee import NoValidEvidence, make_referee
-from node.training.claims import delta_hash, program_for, step_batch, train_claim
+from node.storage.unixfs import cid_of
+from node.training.claims import cid_hash, delta_hash, program_for, step_batch, train_claim
+from node.training.codec import encode_tensors
 from node.training.data import Dataset, load_digits, split_shards
 from node.training.loop import TrainConfig
 from node.training.models import MODELS, ModelSpec, get_model
@@ -22,6 +25,7 @@ from node.training.ops import OpBackend
 from verifier.dispute.claims import TraceClaim
 from verifier.dispute.game import FINAL_DELTA, INITIAL_STATE, Adaptive, Player, Silent, expected_moves, play, play_delta
 from verifier.dispute.referee import Evidence, EvidenceRejected, decide, decide_delta, final_delta
+from verifier.repops.compress import compress, parse_compression
 
 SHARD = split_shards(load_digits(), 3)[0][0]
 BASE = get_model("mlp").init(0)
@@ -243,6 +247,42 @@ def test_an_honest_delta_never_loses_a_delta_dispute() -> None:
             assert (out.winner, out.loser) == ("defender", "challenger")
     with pytest.raises(ValueError, match="agree"):
         play_delta(Player(honest(k)), Player(honest(k)), referee(k), final=honest(k).states[-1], published=honest_delta(k), claimed=honest_delta(k))
+
+
+# -- a compressed delta is the output of the round's last operator (issue 17, item 5) --------
+
+COMPRESSION = "topk:0.1,int8"
+
+
+def _lying_compressions(delta: dict[str, torch.Tensor]) -> dict[str, bytes]:
+    """The honest run's delta compressed by rules other than the task's: each is a lie told
+    only in the compression (the trace and S_K are the honest ones)."""
+    c = parse_compression(COMPRESSION)
+    truncated = truncating_compress(delta, COMPRESSION)  # int8 rounding toward zero instead of half to even
+    by_sign = compress({n: v.clamp(min=0) for n, v in delta.items()}, c)  # top-k by signed value, not magnitude: negatives never kept
+    return {"truncated": cid_hash(bytes(cid_of(encode_tensors(truncated)))), "by value": cid_hash(bytes(cid_of(encode_tensors(by_sign))))}
+
+
+def test_a_trainer_lying_only_in_the_compression_is_located_at_the_final_operator_and_loses() -> None:
+    k = 3
+    cfg = TrainConfig(steps=k, backend="repops", compression=COMPRESSION)
+    assert program_for(cfg, BASE) == PROGRAM  # the step program is the same; compression ends the round
+    claim, result = train_claim(BASE, SHARD, cfg, SEED)
+    assert claim.states == honest(k).states  # compression changes no state: the trace cannot tell the lie
+    honest_published = delta_hash(result.delta, COMPRESSION)
+    assert honest_published != delta_hash(result.delta)  # the published bytes are the compressed ones
+    ref = make_referee(PROGRAM, BASE, lambda t: step_batch(SHARD, cfg, SEED, t), COMPRESSION)
+    lies = _lying_compressions(result.delta)
+    assert len(set(lies.values()) | {honest_published}) == 3
+    for lie, published in lies.items():
+        out = play_delta(Player(claim), Player(claim), ref, final=claim.states[-1], published=published, claimed=honest_published)
+        assert (out.winner, out.loser, out.op) == ("challenger", "defender", FINAL_DELTA), lie
+        # and a challenger claiming the lie against an honest trainer loses
+        out = play_delta(Player(claim), Player(claim), ref, final=claim.states[-1], published=honest_published, claimed=published)
+        assert (out.winner, out.loser, out.op) == ("defender", "challenger", FINAL_DELTA), lie
+    # a referee that ignored the task's recipe would side with an uncompressed delta: it does not
+    out = play_delta(Player(claim), Player(claim), ref, final=claim.states[-1], published=delta_hash(result.delta), claimed=honest_published)
+    assert out.winner == "challenger"
 
 
 # -- any model built from the RepOps modules is disputable ---------------------------------
