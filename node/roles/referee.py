@@ -20,7 +20,7 @@ from node.chain.contracts import Role
 from node.chain.deploy import Network
 from node.chain.disputes import Dispute, Stage
 from node.chain.transactor import Sender, address_of
-from node.errors import ContractRevert
+from node.errors import ContractRevert, MeritnetError
 from node.roles.common import ensure_role
 from node.storage import ContentStore, as_cid
 from node.training.claims import delta_hash
@@ -34,6 +34,7 @@ from verifier.dispute.bls import (
     g2_to_sol,
     signer_bitmap,
     verdict_message,
+    verify_signature,
 )
 from verifier.dispute.game import INITIAL_STATE, Referee
 from verifier.dispute.referee import FINAL_DELTA, Evidence, EvidenceRejected, ProgramOp, decide, decide_delta, initial_state_hash, optimizer_of
@@ -139,6 +140,8 @@ class RefereeNode:
         self._emit = on_event or (lambda _e: None)
         self.index: int | None = None
         self._data: dict[int, Any] = {}
+        self._undecided: dict[int, frozenset[tuple[str, bytes]]] = {}  # dispute -> the evidence it could not decide on
+        self._bad_votes: dict[int, set[tuple[int, bytes, tuple[int, int]]]] = {}  # dispute -> votes whose signature failed
 
     def emit(self, event: str, **fields: Any) -> None:
         self._emit({"role": "referee", "address": self.address, "task": None, "event": event, **fields})
@@ -176,22 +179,35 @@ class RefereeNode:
                 busy = busy or d.stage != Stage.RESOLVED
                 continue
             busy = True
-            size = self.net.committee.size()
-            if self.net.committee.index_at(self.address, games.snapshot_of(d.dispute_id)) is None:
-                continue  # joined after the dispute opened: not part of its snapshot
-            if self.index not in games.votes(d.dispute_id, size):
-                self._vote(d)
-            else:
-                self._submit(d, games.votes(d.dispute_id, size))
+            try:
+                self._handle(d)
+            except MeritnetError as exc:  # one dispute's trouble never stalls the others
+                logger.warning("dispute %d: %s", d.dispute_id, exc)
+                self.emit("error", dispute=d.dispute_id, reason=str(exc))
         return busy
 
+    def _handle(self, d: Dispute) -> None:
+        games, size = self.net.disputes, self.net.committee.size()
+        if self.net.committee.index_at(self.address, games.snapshot_of(d.dispute_id)) is None:
+            return  # joined after the dispute opened: not part of its snapshot
+        votes = games.votes(d.dispute_id, size)
+        if self.index not in votes:
+            self._vote(d)
+        else:
+            self._submit(d, votes)
+
     def _vote(self, d: Dispute) -> None:
+        # One party's evidence that checks out decides: its inputs are checked against the agreed
+        # hashes, so the answer is the same whichever party it came from. Waiting for the other
+        # party would let a cheater who withholds its evidence squeeze the vote to the deadline.
+        posted = frozenset(self.net.disputes.evidence(d.dispute_id).items()) if d.op != INITIAL_STATE else frozenset()
+        if d.op != INITIAL_STATE and (not posted or self._undecided.get(d.dispute_id) == posted):
+            return  # nothing (new) to decide on yet
         evidence = [] if d.op == INITIAL_STATE else self._evidence(d)
-        if d.op != INITIAL_STATE and len(evidence) < 2 and int(self.net.w3.eth.get_block("latest")["timestamp"]) < d.deadline - 60:
-            return  # wait for both parties' evidence while there is time
         try:
             output_hash = self._referee_for(d)(d.step, d.op, d.start, d.agreed, evidence)
         except NoValidEvidence as exc:
+            self._undecided[d.dispute_id] = posted
             self.emit("undecided", dispute=d.dispute_id, reason=str(exc))
             return
         message = verdict_message(int(self.net.w3.eth.chain_id), self.net.disputes.address, d.vote_key, output_hash)
@@ -199,17 +215,40 @@ class RefereeNode:
         self.emit("voted", dispute=d.dispute_id, step=d.step, op=d.op, output_hash=output_hash.hex())
 
     def _submit(self, d: Dispute, votes: dict[int, tuple[bytes, tuple[int, int]]]) -> None:
+        """Sum the leading votes into the verdict. Votes are taken on trust first (no pairing in
+        the honest case); when the chain refuses the sum, each vote is checked on its own and
+        the ones that do not verify are left out from then on, so one member storing a bad
+        signature cannot block the verdict (found by an attacker review)."""
+        bad = self._bad_votes.setdefault(d.dispute_id, set())
+        votes = {i: v for i, v in votes.items() if (i, *v) not in bad}
+        try:
+            self._send_verdict(d, votes)
+        except ContractRevert as exc:
+            if exc.name != "DisputeGameInvalidVerdict":
+                raise
+            message_for = lambda h: verdict_message(int(self.net.w3.eth.chain_id), self.net.disputes.address, d.vote_key, h)  # noqa: E731
+            for i, (output_hash, sigma) in votes.items():
+                if not verify_signature(message_for(output_hash), bn_point(sigma), bn_point2(self.net.committee.member_g2(i))):
+                    bad.add((i, output_hash, sigma))
+            if not bad:
+                raise
+            self.emit("bad-votes", dispute=d.dispute_id, members=sorted(i for i, _, _ in bad))
+            self._send_verdict(d, {i: v for i, v in votes.items() if (i, *v) not in bad})
+
+    def _send_verdict(self, d: Dispute, votes: dict[int, tuple[bytes, tuple[int, int]]]) -> None:
         committee = self.net.committee
         snapshot = self.net.disputes.snapshot_of(d.dispute_id)
         weights = {i: committee.member(i).weight for i in votes}
         tally: dict[bytes, list[int]] = {}
         for index, (output_hash, _) in votes.items():
             tally.setdefault(output_hash, []).append(index)
+        if not tally:
+            return
         output_hash, signers = max(tally.items(), key=lambda kv: sum(weights[i] for i in kv[1]))
         if not committee.reaches_threshold(sum(weights[i] for i in signers), committee.total_weight_at(snapshot)):
             return
         sigma = aggregate_g1(bn_point(votes[i][1]) for i in signers)
-        apk2 = aggregate_g2(bn_point2(self.net.committee.member_g2(i)) for i in signers)
+        apk2 = aggregate_g2(bn_point2(committee.member_g2(i)) for i in signers)
         try:
             self.net.disputes.submit_verdict(self.member.sender, d.dispute_id, output_hash, signer_bitmap(signers), g2_to_sol(apk2), g1_to_sol(sigma))
         except ContractRevert as exc:

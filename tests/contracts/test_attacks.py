@@ -616,3 +616,36 @@ def test_the_deployer_can_hand_over_or_renounce_admin(world: World, accounts: li
             client._send(new_admin, "grantRole", b"\x00" * 32, world.attacker)
     with reverts("AccessControlUnauthorizedAccount"):
         net.token.mint(new_admin, world.attacker, 1)
+
+
+@pytest.mark.parametrize("bad_sigma", ["another message", "zero"])
+def test_one_bad_vote_cannot_block_a_verdict(world: World, accounts: list[str], bad_sigma: str) -> None:
+    """Attack (found by an attacker review): a member at the stake floor stores the winning hash
+    with a signature that does not verify (``castVote`` keeps any point), so the daemons' sum
+    of every vote fails and the dispute would time out with the cheater unpunished. The daemon
+    checks each vote once the chain refuses the sum and submits without the bad one."""
+    from node.roles.referee import Member, RefereeNode
+
+    net, games = world.net, world.net.disputes
+    attacker, attacker_key = accounts[10], KeyPair.from_seed(b"poisoner")
+    world.join(attacker, attacker_key)
+    task_id = world.verifiable_task()
+    world.to_score(task_id)
+    dispute_id = world.open(task_id)
+    world.respond(dispute_id)
+    truth = _trace(b"challenger").leaves[0]  # the defender cheated at S_0
+    message = world.message(dispute_id, truth)
+    for account, key in zip(world.referees, world.keys, strict=True):
+        games.cast_vote(account, dispute_id, truth, g1_to_sol(key.sign(message)))
+    sigma = g1_to_sol(attacker_key.sign(b"not the question")) if bad_sigma == "another message" else (0, 0)
+    games.cast_vote(attacker, dispute_id, truth, sigma)
+    stake = net.registry.slashable_of(world.trainer)
+
+    events: list[dict] = []
+    daemon = RefereeNode(net, None, Member(world.referees[0], world.keys[0]), on_event=events.append)  # type: ignore[arg-type]
+    daemon.index = net.committee.index_of(world.referees[0])
+    daemon.step()
+    d = games.get(dispute_id)
+    assert (d.stage, d.cancelled, d.winner) == (Stage.RESOLVED, False, Party.CHALLENGER)
+    assert [e["members"] for e in events if e["event"] == "bad-votes"] == [[3]]
+    assert net.registry.slashable_of(world.trainer) < stake and net.tasks.is_disqualified(task_id, 1, world.trainer)
