@@ -97,6 +97,10 @@ class Trainer:
         config = self.data.task.config
         # A commitment locks max(minStake, noRevealPenalty) of free stake.
         minimum = max(config.min_stake, config.no_reveal_penalty, self.net.registry.min_stake())
+        rounds = self.journal.rounds()
+        latest = rounds[max(rounds)] if rounds else {}
+        if latest.get("commitment") and not latest.get("claimed"):
+            minimum = 0  # restarted mid-round: the locked stake backs this node's own commitment, no top-up
         stake = ensure_role(self.net, self.sender, Role.TRAINER, minimum, self.stake)
         if stake is not None:
             self.emit("registered", stake=stake)

@@ -107,7 +107,9 @@ def test_merkle_library_proofs_verify_on_chain(chain: Network, trees: list) -> N
     """RewardVault.verifyLeaf and ReputationOracle.verifyScore accept the library's proofs."""
     net = chain
     admin, agg, caller = net.w3.eth.accounts[:3]
-    register(net, agg, Role.AGGREGATOR)
+    reward_trees = sum(1 for enc, _, _ in trees if enc == REWARD_ENCODING)
+    # each posting locks the aggregator's minStake until its round finalizes: free stake for every task
+    register(net, agg, Role.AGGREGATOR, reward_trees * net.registry.min_stake() + 20 * 10**18)
     net.reputation.grant_poster(admin, admin)
     for enc, tree, lib in trees:
         proofs = [[bytes.fromhex(p[2:]) for p in proof] for proof in lib["proofs"]]
